@@ -1,0 +1,83 @@
+/*
+ * sc_internal.h: what ref/, fast/ and the API dispatch share, not part of
+ * the public API.  One concept, one place: the operations table every
+ * implementation fills in, the registry a table carries, the parse-error
+ * helper both parsers report through, and the prefix bit helpers.
+ */
+#ifndef SC_INTERNAL_H
+#define SC_INTERNAL_H
+
+#include "sesscount.h"
+
+/* An implementation: a table of operations.  `tab` arguments are tables
+ * this implementation created. */
+struct sc_impl {
+    const char *name;
+    sc_status (*table_new)(size_t n_services, sc_table **out);
+    void (*table_free)(sc_table *tab);
+    sc_status (*open)(sc_table *tab, const sc_addr *addr, sc_service svc);
+    sc_status (*close)(sc_table *tab, const sc_addr *addr, sc_service svc);
+    uint64_t (*count)(const sc_table *tab, const sc_prefix *prefix, sc_service svc);
+    size_t (*bytes)(const sc_table *tab);
+    sc_status (*parse_cidr)(const char *text, size_t len, const sc_addr *connecting,
+                            sc_prefix *out, sc_error *err);
+};
+
+/* The registry a table was made with: built-ins plus copied extras. */
+typedef struct sc_registry {
+    bool clustering;
+    size_t n_extra;
+    char **extra;                /* n_extra copied names, one allocation */
+} sc_registry;
+
+/* Copies the registry `opts` describes (checked with sc_options_check). */
+sc_status sc_registry_init(sc_registry *reg, const sc_options *opts);
+void sc_registry_fini(sc_registry *reg);
+/* sc_service_resolve against a table's copied registry. */
+sc_status sc_registry_resolve(const sc_registry *reg, const char *name, size_t len,
+                              sc_service *out);
+
+/* Every implementation's table starts with this header. */
+struct sc_table {
+    const sc_impl *impl;
+    sc_registry reg;
+    size_t n_services;           /* SC_SERVICE_FIRST_EXTRA + reg.n_extra */
+};
+
+/* Fills *err (when not NULL) with `code`, its reason and `offset`; returns
+ * SC_E_PARSE so a parser can `return sc_parse_fail(...)`. */
+sc_status sc_parse_fail(sc_error *err, sc_parse_code code, size_t offset);
+/* The same with a more precise reason than the code's own. */
+sc_status sc_parse_fail_why(sc_error *err, sc_parse_code code, const char *reason,
+                            size_t offset);
+/* The reason phrase of a parse code. */
+const char *sc_parse_reason(sc_parse_code code);
+
+/* Address length in bytes for a family (4 or 16), 0 for a bad family. */
+static inline unsigned sc_family_bytes(int family)
+{
+    return family == SC_INET4 ? 4u : family == SC_INET6 ? 16u : 0u;
+}
+
+/* True when the first `len` bits of a and b are equal. */
+static inline bool sc_bits_equal(const uint8_t *a, const uint8_t *b, unsigned len)
+{
+    unsigned full = len / 8, rest = len % 8;
+    for (unsigned i = 0; i < full; i++)
+        if (a[i] != b[i]) return false;
+    if (rest == 0) return true;
+    uint8_t mask = (uint8_t)(0xFF00u >> rest);
+    return ((a[full] ^ b[full]) & mask) == 0;
+}
+
+/* Turns a parsed IPv6 address into IPv4 when it is IPv4-mapped. */
+void sc_addr_unmap(sc_addr *addr);
+
+/* True when every bit of the 16 bytes past `len` is zero. */
+bool sc_host_bits_clear(const uint8_t *bytes, unsigned len);
+
+/* Finishes a parse: the prefix of `addr` and `len` (len already checked
+ * against the family), mapped prefixes of 96 or more become IPv4. */
+void sc_prefix_finish(const sc_addr *addr, unsigned len, sc_prefix *out);
+
+#endif /* SC_INTERNAL_H */

@@ -1,0 +1,150 @@
+/*
+ * sc_prefix.c: addresses, prefixes and their canonical text.
+ *
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address a.b.c.d,
+ * and a mapped prefix of length 96 or more is the IPv4 prefix of length
+ * len - 96: every path that makes an sc_addr or sc_prefix goes through
+ * sc_addr_unmap or sc_prefix_finish, so the rest of the code never sees a
+ * mapped address.  The formatter writes RFC 5952 itself because libc's
+ * inet_ntop writes dotted tails, which the canonical form forbids.
+ */
+#include <string.h>
+
+#include "sc_internal.h"
+
+static const uint8_t mapped_head[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+static bool is_mapped(const sc_addr *a)
+{
+    return a->family == SC_INET6 && memcmp(a->bytes, mapped_head, 12) == 0;
+}
+
+void sc_addr_unmap(sc_addr *addr)
+{
+    if (!is_mapped(addr)) return;
+    memmove(addr->bytes, addr->bytes + 12, 4);
+    memset(addr->bytes + 4, 0, 12);
+    addr->family = SC_INET4;
+}
+
+static void clear_host_bits(uint8_t *bytes, unsigned len)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned lo = i * 8;
+        if (len >= lo + 8) continue;
+        bytes[i] = len <= lo ? 0 : (uint8_t)(bytes[i] & (0xFF00u >> (len - lo)));
+    }
+}
+
+bool sc_host_bits_clear(const uint8_t *bytes, unsigned len)
+{
+    uint8_t copy[16];
+    memcpy(copy, bytes, 16);
+    clear_host_bits(copy, len);
+    return memcmp(copy, bytes, 16) == 0;
+}
+
+void sc_prefix_finish(const sc_addr *addr, unsigned len, sc_prefix *out)
+{
+    sc_prefix p = {.addr = *addr, .len = (uint8_t)len};
+    if (is_mapped(&p.addr) && len >= 96) {
+        sc_addr_unmap(&p.addr);
+        p.len = (uint8_t)(len - 96);
+    }
+    clear_host_bits(p.addr.bytes, p.len);
+    *out = p;
+}
+
+sc_status sc_addr_from_bytes(int family, const uint8_t *bytes, sc_addr *out)
+{
+    unsigned n = sc_family_bytes(family);
+    if (!bytes || !out || n == 0) return SC_E_INVALID;
+    sc_addr a = {.family = (uint8_t)family};
+    memcpy(a.bytes, bytes, n);
+    sc_addr_unmap(&a);
+    *out = a;
+    return SC_OK;
+}
+
+sc_status sc_prefix_make(const sc_addr *addr, unsigned len, sc_prefix *out)
+{
+    unsigned n = addr ? sc_family_bytes(addr->family) : 0;
+    if (!out || n == 0 || len > n * 8) return SC_E_INVALID;
+    sc_prefix_finish(addr, len, out);
+    return SC_OK;
+}
+
+static size_t put_dec(char *p, unsigned v)
+{
+    char tmp[4];
+    size_t n = 0;
+    do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t put_hex(char *p, unsigned v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char tmp[4];
+    size_t n = 0;
+    do tmp[n++] = digits[v & 15]; while ((v >>= 4) != 0);
+    for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* RFC 5952 4.2: the longest run of two or more zero groups, first on a tie. */
+static void longest_zero_run(const unsigned g[8], int *start, int *len)
+{
+    *start = -1;
+    *len = 0;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && g[j] == 0) j++;
+        if (j - i > *len && j - i >= 2) {
+            *start = i;
+            *len = j - i;
+        }
+        i = j > i ? j : i + 1;
+    }
+}
+
+static size_t format_v6(const uint8_t *b, char *p)
+{
+    unsigned g[8];
+    for (int i = 0; i < 8; i++) g[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+    int zs, zl;
+    longest_zero_run(g, &zs, &zl);
+    size_t n = 0;
+    for (int i = 0; i < 8; i++) {
+        if (i == zs) {
+            p[n++] = ':';
+            if (i == 0) p[n++] = ':';
+            i += zl - 1;
+            continue;
+        }
+        n += put_hex(p + n, g[i]);
+        if (i < 7) p[n++] = ':';
+    }
+    return n;
+}
+
+size_t sc_format_prefix(const sc_prefix *prefix, char *buf, size_t cap)
+{
+    if (!prefix || !buf || cap < SC_PREFIX_TEXT_MAX) return 0;
+    unsigned nb = sc_family_bytes(prefix->addr.family);
+    if (nb == 0 || prefix->len > nb * 8) return 0;
+    size_t n = 0;
+    if (nb == 4) {
+        for (int i = 0; i < 4; i++) {
+            n += put_dec(buf + n, prefix->addr.bytes[i]);
+            if (i < 3) buf[n++] = '.';
+        }
+    } else {
+        n = format_v6(prefix->addr.bytes, buf);
+    }
+    buf[n++] = '/';
+    n += put_dec(buf + n, prefix->len);
+    buf[n] = '\0';
+    return n;
+}

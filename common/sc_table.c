@@ -1,0 +1,120 @@
+/*
+ * sc_table.c: the public table functions.  They check arguments once, here,
+ * and dispatch through the table's operations table, so ref and fast share
+ * every rule that is not about storing sessions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sc_internal.h"
+
+const char *sc_impl_name(const sc_impl *impl)
+{
+    return impl ? impl->name : NULL;
+}
+
+sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **out)
+{
+    if (!out) return SC_E_INVALID;
+    if (!impl) impl = sc_impl_fast();
+    sc_registry reg;
+    sc_status st = sc_registry_init(&reg, opts);
+    if (st != SC_OK) return st;
+    sc_table *tab = NULL;
+    st = impl->table_new(SC_SERVICE_FIRST_EXTRA + reg.n_extra, &tab);
+    if (st != SC_OK) {
+        sc_registry_fini(&reg);
+        return st;
+    }
+    tab->impl = impl;
+    tab->reg = reg;
+    tab->n_services = SC_SERVICE_FIRST_EXTRA + reg.n_extra;
+    *out = tab;
+    return SC_OK;
+}
+
+void sc_table_free(sc_table *tab)
+{
+    if (!tab) return;
+    sc_registry reg = tab->reg;
+    tab->impl->table_free(tab);
+    sc_registry_fini(&reg);
+}
+
+const sc_impl *sc_table_impl(const sc_table *tab)
+{
+    return tab ? tab->impl : NULL;
+}
+
+sc_status sc_table_service(const sc_table *tab, const char *name, size_t len, sc_service *out)
+{
+    if (!tab) return SC_E_INVALID;
+    return sc_registry_resolve(&tab->reg, name, len, out);
+}
+
+/* A host may hand in an IPv4-mapped IPv6 address (a sockaddr_in6 copied
+ * as is): it is the IPv4 address, so it is normalised, never refused. */
+static bool normal_addr(const sc_addr *in, sc_addr *out)
+{
+    static const uint8_t zero[12];
+    if (!in) return false;
+    *out = *in;
+    sc_addr_unmap(out);
+    if (out->family == SC_INET4) return memcmp(out->bytes + 4, zero, 12) == 0;
+    return out->family == SC_INET6;
+}
+
+/* An sc_prefix promises clear host bits; a mapped IPv6 prefix of 96 or
+ * more becomes the IPv4 prefix it is. */
+static bool normal_prefix(const sc_prefix *in, sc_prefix *out)
+{
+    static const uint8_t zero[12];
+    if (!in) return false;
+    unsigned nb = sc_family_bytes(in->addr.family);
+    if (nb == 0 || in->len > nb * 8 || !sc_host_bits_clear(in->addr.bytes, in->len)) return false;
+    if (nb == 4 && memcmp(in->addr.bytes + 4, zero, 12) != 0) return false;
+    sc_prefix_finish(&in->addr, in->len, out);
+    return true;
+}
+
+sc_status sc_open(sc_table *tab, const sc_addr *addr, sc_service svc)
+{
+    sc_addr a;
+    if (!tab || !normal_addr(addr, &a) || svc >= tab->n_services) return SC_E_INVALID;
+    return tab->impl->open(tab, &a, svc);
+}
+
+sc_status sc_close(sc_table *tab, const sc_addr *addr, sc_service svc)
+{
+    sc_addr a;
+    if (!tab || !normal_addr(addr, &a) || svc >= tab->n_services) return SC_E_INVALID;
+    return tab->impl->close(tab, &a, svc);
+}
+
+sc_status sc_count(const sc_table *tab, const sc_prefix *prefix, sc_service svc, uint64_t *out)
+{
+    sc_prefix p;
+    if (!tab || !out || !normal_prefix(prefix, &p) || svc >= tab->n_services) return SC_E_INVALID;
+    *out = tab->impl->count(tab, &p, svc);
+    return SC_OK;
+}
+
+sc_status sc_count_text(const sc_table *tab, const char *cidr, size_t cidr_len,
+                        const sc_addr *connecting, const char *service, size_t service_len,
+                        uint64_t *out, sc_error *err)
+{
+    if (!tab || !out) return SC_E_INVALID;
+    sc_prefix p;
+    sc_status st = tab->impl->parse_cidr(cidr, cidr_len, connecting, &p, err);
+    if (st != SC_OK) return st;
+    sc_service svc;
+    st = sc_registry_resolve(&tab->reg, service, service_len, &svc);
+    if (st != SC_OK) return st;
+    *out = tab->impl->count(tab, &p, svc);
+    return SC_OK;
+}
+
+size_t sc_table_bytes(const sc_table *tab)
+{
+    return tab ? tab->impl->bytes(tab) : 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * sc_fast.h: the pieces of the fast implementation and how they meet.
+ * The data structure itself is described at the top of sc_fast_trie.c.
+ */
+#ifndef SC_FAST_H
+#define SC_FAST_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "sc_internal.h"
+
+#define SC_CACHE_LINE 64
+#define SC_TOP_BITS 16
+#define SC_TOP_SLOTS (1u << SC_TOP_BITS)
+#define SC_MAX_STRIPES 64
+#define SC_SHARD_LOCKS 4096        /* per table; a tree's /16 shards hash onto them */
+
+/* A counter and the subtree it counts: the unit of every node. */
+typedef struct sc_slot {
+    _Atomic uint64_t count;
+    _Atomic(struct sc_node *) child;
+} sc_slot;
+
+/* Per-CPU short counters of one tree: prefixes /0, /4, /8, /12 of the
+ * first 16 bits (1 + 16 + 256 + 4096 counters); /16 lives in the top. */
+#define SC_SHORT_COUNTERS (1 + 16 + 256 + 4096)
+typedef struct sc_short_stripe {
+    _Atomic int64_t c[SC_SHORT_COUNTERS];
+} __attribute__((aligned(SC_CACHE_LINE))) sc_short_stripe;
+
+/* One (service, family): a direct-indexed top of 2^16 slots, the short
+ * counters, and below each slot a path-compressed trie (sc_fast_trie.c). */
+typedef struct sc_tree {
+    sc_slot *top;
+    sc_short_stripe *stripes;    /* nstripes of them */
+    unsigned addr_bytes;         /* 4 or 16 */
+    unsigned id;                 /* spreads the tree's shards over the locks */
+} sc_tree;
+
+typedef struct sc_lock {
+    pthread_mutex_t m;
+} __attribute__((aligned(SC_CACHE_LINE))) sc_lock;
+
+typedef struct sc_bytes_stripe {
+    _Atomic int64_t bytes;
+} __attribute__((aligned(SC_CACHE_LINE))) sc_bytes_stripe;
+
+typedef struct sc_fast_table {
+    struct sc_table hdr;
+    unsigned nstripes;           /* a power of two */
+    _Atomic(sc_tree *) *trees;   /* [n_services * 2]: IPv4 then IPv6 */
+    sc_lock *locks;              /* SC_SHARD_LOCKS */
+    sc_bytes_stripe bytes[SC_MAX_STRIPES];
+} sc_fast_table;
+
+/* ---- sc_fast_stripes.c: per-CPU stripes and the memory they account */
+unsigned sc_stripe_count(void);
+unsigned sc_stripe_index(const sc_fast_table *t);
+void sc_bytes_add(sc_fast_table *t, int64_t delta);
+int64_t sc_bytes_sum(const sc_fast_table *t);
+void *sc_map(sc_fast_table *t, size_t size);       /* zeroed, huge pages asked for */
+void sc_unmap(sc_fast_table *t, void *p, size_t size);
+void sc_short_add(const sc_fast_table *t, sc_tree *tree, const uint8_t *addr, int delta);
+uint64_t sc_short_count(const sc_fast_table *t, const sc_tree *tree, const uint8_t *addr,
+                        unsigned len);
+
+/* ---- sc_fast_trie.c: the trie below one top slot (callers hold its lock) */
+sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
+                       unsigned addr_bytes);
+sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
+                        unsigned addr_bytes);
+/* Lock-free; the caller is inside an RCU read-side section. */
+uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *addr, unsigned len);
+/* Frees a whole subtree at once (table teardown, no readers left). */
+void sc_trie_destroy(sc_fast_table *t, struct sc_node *node);
+
+#endif /* SC_FAST_H */

@@ -1,0 +1,192 @@
+/*
+ * sc_fast_table.c: the fast implementation's table: a tree per (service,
+ * family), made on first use, and the shard locks.
+ *
+ * A shard is one /16 of one tree.  Opens and closes of a shard take its lock
+ * (a striped array of cache-line-sized mutexes: shards of different /16s
+ * land on different locks, there is no global one); counts take none.
+ * Trees are published with a compare-and-swap, so two threads opening the
+ * first sessions of a service at once both end up in the same tree.
+ *
+ * Reclamation uses liburcu's bp ("bulletproof") flavor: its readers need no
+ * registration, so a host may count from any thread it owns, threads the
+ * library never hears of; a read-side section costs about 1 ns here.  memb
+ * would need every host thread registered, qsbr every thread to report
+ * quiescent states, and mb costs ~56 ns a section.  The read-side calls are
+ * not inlined (_LGPL_SOURCE): the inline versions touch liburcu's per-thread
+ * reader at an address UBSan reports as misaligned, a liburcu quirk.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <urcu/urcu-bp.h>
+
+#include "sc_fast.h"
+#include "sc_tsan.h"
+
+static size_t top_bytes(void) { return SC_TOP_SLOTS * sizeof(sc_slot); }
+static size_t stripes_bytes(const sc_fast_table *t)
+{
+    return t->nstripes * sizeof(sc_short_stripe);
+}
+
+static sc_fast_table *fast_of(const sc_table *tab)
+{
+    return (sc_fast_table *)(uintptr_t)tab;
+}
+
+static sc_status fast_table_new(size_t n_services, sc_table **out)
+{
+    sc_fast_table *t = aligned_alloc(SC_CACHE_LINE, sizeof *t);
+    if (!t) return SC_E_NOMEM;
+    memset(t, 0, sizeof *t);
+    t->nstripes = sc_stripe_count();
+    t->trees = calloc(n_services * 2, sizeof *t->trees);
+    t->locks = aligned_alloc(SC_CACHE_LINE, SC_SHARD_LOCKS * sizeof *t->locks);
+    if (!t->trees || !t->locks) {
+        free(t->trees);
+        free(t->locks);
+        free(t);
+        return SC_E_NOMEM;
+    }
+    for (unsigned i = 0; i < SC_SHARD_LOCKS; i++) pthread_mutex_init(&t->locks[i].m, NULL);
+    sc_bytes_add(t, (int64_t)(sizeof *t + n_services * 2 * sizeof *t->trees +
+                              SC_SHARD_LOCKS * sizeof *t->locks));
+    *out = &t->hdr;
+    return SC_OK;
+}
+
+static void tree_free(sc_fast_table *t, sc_tree *tree)
+{
+    for (unsigned i = 0; i < SC_TOP_SLOTS; i++) sc_trie_destroy(t, atomic_load_explicit(&tree->top[i].child, memory_order_relaxed));
+    sc_unmap(t, tree->top, top_bytes());
+    sc_unmap(t, tree->stripes, stripes_bytes(t));
+    free(tree);
+}
+
+static void fast_table_free(sc_table *tab)
+{
+    sc_fast_table *t = fast_of(tab);
+    /* Let every node retired by this table finish its grace period. */
+    urcu_bp_barrier();
+    for (size_t i = 0; i < tab->n_services * 2; i++) {
+        sc_tree *tree = atomic_load_explicit(&t->trees[i], memory_order_relaxed);
+        if (tree) tree_free(t, tree);
+    }
+    for (unsigned i = 0; i < SC_SHARD_LOCKS; i++) pthread_mutex_destroy(&t->locks[i].m);
+    free(t->locks);
+    free(t->trees);
+    free(t);
+}
+
+static _Atomic(sc_tree *) *tree_ref(const sc_fast_table *t, int family, sc_service svc)
+{
+    return &t->trees[svc * 2u + (family == SC_INET6)];
+}
+
+static sc_tree *tree_get(const sc_fast_table *t, int family, sc_service svc)
+{
+    /* acquire: pairs with tree_make()'s CAS so the tree's arrays are seen. */
+    return atomic_load_explicit(tree_ref(t, family, svc), memory_order_acquire);
+}
+
+static sc_tree *tree_make(sc_fast_table *t, int family, sc_service svc)
+{
+    sc_tree *tree = tree_get(t, family, svc);
+    if (tree) return tree;
+    tree = calloc(1, sizeof *tree);
+    if (!tree) return NULL;
+    tree->addr_bytes = sc_family_bytes(family);
+    tree->id = svc * 2u + (family == SC_INET6);
+    tree->top = sc_map(t, top_bytes());
+    tree->stripes = sc_map(t, stripes_bytes(t));
+    sc_tree *seen = NULL;
+    /* acq_rel: release publishes the tree; acquire (on failure) sees the
+     * winner's tree, which we return instead of ours. */
+    if (tree->top && tree->stripes &&
+        atomic_compare_exchange_strong_explicit(tree_ref(t, family, svc), &seen, tree,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return tree;
+    sc_unmap(t, tree->top, top_bytes());
+    sc_unmap(t, tree->stripes, stripes_bytes(t));
+    free(tree);
+    return seen;
+}
+
+static unsigned top_index(const uint8_t *addr)
+{
+    return (unsigned)addr[0] << 8 | addr[1];
+}
+
+static pthread_mutex_t *shard_lock(sc_fast_table *t, const sc_tree *tree, unsigned idx)
+{
+    return &t->locks[(idx + tree->id * 2654435761u) & (SC_SHARD_LOCKS - 1)].m;
+}
+
+typedef sc_status (*trie_update)(sc_fast_table *, sc_slot *, const uint8_t *, unsigned);
+
+static sc_status update(sc_fast_table *t, sc_tree *tree, const uint8_t *addr, trie_update fn,
+                        int delta)
+{
+    unsigned idx = top_index(addr);
+    pthread_mutex_t *lock = shard_lock(t, tree, idx);
+    pthread_mutex_lock(lock);
+    sc_status st = fn(t, &tree->top[idx], addr, tree->addr_bytes);
+    if (st == SC_OK) sc_short_add(t, tree, addr, delta);
+    pthread_mutex_unlock(lock);
+    return st;
+}
+
+static sc_status fast_open(sc_table *tab, const sc_addr *addr, sc_service svc)
+{
+    sc_fast_table *t = fast_of(tab);
+    sc_tree *tree = tree_make(t, addr->family, svc);
+    if (!tree) return SC_E_NOMEM;
+    return update(t, tree, addr->bytes, sc_trie_open, +1);
+}
+
+static sc_status fast_close(sc_table *tab, const sc_addr *addr, sc_service svc)
+{
+    sc_fast_table *t = fast_of(tab);
+    sc_tree *tree = tree_get(t, addr->family, svc);
+    if (!tree) return SC_E_NOT_OPEN;
+    return update(t, tree, addr->bytes, sc_trie_close, -1);
+}
+
+static uint64_t fast_count(const sc_table *tab, const sc_prefix *prefix, sc_service svc)
+{
+    const sc_fast_table *t = fast_of(tab);
+    const sc_tree *tree = tree_get(t, prefix->addr.family, svc);
+    if (!tree) return 0;
+    const uint8_t *a = prefix->addr.bytes;
+    if (prefix->len < SC_TOP_BITS) return sc_short_count(t, tree, a, prefix->len);
+    const sc_slot *top = &tree->top[top_index(a)];
+    /* relaxed: one counter's value, as in the trie. */
+    if (prefix->len == SC_TOP_BITS) return atomic_load_explicit(&top->count, memory_order_relaxed);
+    urcu_bp_read_lock();
+    uint64_t n = sc_trie_count(top, a, prefix->len);
+    sc_tsan_reader_done();
+    urcu_bp_read_unlock();
+    return n;
+}
+
+static size_t fast_bytes(const sc_table *tab)
+{
+    int64_t b = sc_bytes_sum(fast_of(tab));
+    return b > 0 ? (size_t)b : 0;
+}
+
+static const sc_impl fast_impl = {
+    .name = "fast",
+    .table_new = fast_table_new,
+    .table_free = fast_table_free,
+    .open = fast_open,
+    .close = fast_close,
+    .count = fast_count,
+    .bytes = fast_bytes,
+    .parse_cidr = sc_parse_cidr,
+};
+
+const sc_impl *sc_impl_fast(void)
+{
+    return &fast_impl;
+}

@@ -1,0 +1,289 @@
+/*
+ * sesscount.h: how many sessions are open right now from this CIDR to this
+ * service?  The one public header of sesscount.
+ *
+ * A table holds open sessions, each a (peer address, service) pair, and
+ * answers count(prefix, service) at mail-server connection rates from any
+ * number of threads.  Two implementations sit behind one API and can live
+ * side by side in one process: sc_impl_fast() (the sharded trie users embed)
+ * and sc_impl_ref() (a list and a linear scan, the test oracle).  The parser,
+ * the canonical formatter and the service registry need no table, so a host
+ * can check its configuration without one.
+ *
+ * Conventions
+ *  - Every function that can fail returns an sc_status; SC_OK is 0.  On an
+ *    error nothing is changed and out-parameters are left untouched, except
+ *    the caller's sc_error, which a parse error fills in.
+ *  - Text is bytes with a length; it need not be NUL-terminated.
+ *  - Nothing prints, nothing aborts, and the count path never allocates.
+ *  - Memory comes from the host's malloc (and, for the fast table's large
+ *    arrays, from mmap); the library forces no allocator on its host.
+ */
+#ifndef SESSCOUNT_H
+#define SESSCOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SC_API __attribute__((visibility("default")))
+#else
+#define SC_API
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Status codes                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef enum sc_status {
+    SC_OK = 0,
+    SC_E_PARSE,              /* text is not a valid CIDR or address; see sc_error */
+    SC_E_INVALID,            /* a NULL pointer, a bad family or prefix length */
+    SC_E_NO_SERVICE,         /* the service name is not known to this registry */
+    SC_E_NEEDS_CLUSTERING,   /* a clustering-only service in a table without clustering */
+    SC_E_SERVICE_NAME,       /* an extra service name that is empty, too long or not printable ASCII */
+    SC_E_SERVICE_DUPLICATE,  /* an extra service name equal (ignoring case) to another */
+    SC_E_TOO_MANY_SERVICES,  /* more than SC_MAX_SERVICES services in all */
+    SC_E_NOT_OPEN,           /* close of a session that is not open */
+    SC_E_NOMEM               /* out of memory */
+} sc_status;
+
+/* A short English description of a status ("session is not open").
+ * Never NULL; a static string.  Thread-safe.  O(1). */
+SC_API const char *sc_strerror(sc_status status);
+
+/* ------------------------------------------------------------------ */
+/* Addresses and prefixes                                              */
+/* ------------------------------------------------------------------ */
+
+enum { SC_INET4 = 4, SC_INET6 = 6 };
+
+/* An address: IPv4 in bytes[0..3] (the rest zero), IPv6 in bytes[0..15],
+ * network byte order.  IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are
+ * always held as the IPv4 address they are: the parser converts them and
+ * sc_addr_from_bytes() does too. */
+typedef struct sc_addr {
+    uint8_t family;          /* SC_INET4 or SC_INET6 */
+    uint8_t bytes[16];
+} sc_addr;
+
+/* A prefix: an address whose bits past len are zero, and a length
+ * (0..32 for IPv4, 0..128 for IPv6). */
+typedef struct sc_prefix {
+    sc_addr addr;
+    uint8_t len;
+} sc_prefix;
+
+/* Makes an sc_addr from raw network-order bytes (4 for SC_INET4, 16 for
+ * SC_INET6), turning an IPv4-mapped IPv6 address into IPv4.
+ * Errors: SC_E_INVALID for a NULL pointer or a bad family.
+ * Thread-safe; O(1). */
+SC_API sc_status sc_addr_from_bytes(int family, const uint8_t *bytes, sc_addr *out);
+
+/* Makes a prefix of `addr` and `len`, clearing the host bits past len and
+ * turning an IPv4-mapped IPv6 prefix of length 96 or more into the IPv4
+ * prefix of length len - 96.
+ * Errors: SC_E_INVALID for a NULL pointer, a bad family or len out of range.
+ * Thread-safe; O(1). */
+SC_API sc_status sc_prefix_make(const sc_addr *addr, unsigned len, sc_prefix *out);
+
+/* ------------------------------------------------------------------ */
+/* Parsing and formatting                                              */
+/* ------------------------------------------------------------------ */
+
+/* Why a text was refused: stable codes, one per class of error in the
+ * grammar.  Numbers never change meaning; new codes are only appended. */
+typedef enum sc_parse_code {
+    SC_PARSE_OK = 0,
+    SC_PARSE_EMPTY,            /* empty input (or an empty address) */
+    SC_PARSE_SPACE,            /* white space or NUL */
+    SC_PARSE_ZONE,             /* a zone id: fe80::1%eth0 */
+    SC_PARSE_NETMASK,          /* a netmask instead of a length: /255.255.255.0 */
+    SC_PARSE_V4_SHORTHAND,     /* fewer than four IPv4 octets: 10/8, 10.1 */
+    SC_PARSE_V4_OCTET_RANGE,   /* an IPv4 octet over 255 */
+    SC_PARSE_V4_LEADING_ZERO,  /* an IPv4 octet with a leading zero (octal look-alike) */
+    SC_PARSE_V4_HEX,           /* a hex IPv4 octet: 0x0a */
+    SC_PARSE_V4_SYNTAX,        /* any other malformed IPv4 address */
+    SC_PARSE_V6_SYNTAX,        /* a malformed IPv6 address (groups, colons, digits) */
+    SC_PARSE_MASK_SYNTAX,      /* a mask that is empty, signed, non-decimal or has a leading zero */
+    SC_PARSE_MASK_RANGE,       /* a mask past 32 (IPv4) or 128 (IPv6) */
+    SC_PARSE_BRACKET,          /* brackets around an IPv4 address or the mask, or unbalanced */
+    SC_PARSE_TRAILING,         /* anything after the prefix (or after an address) */
+    SC_PARSE_NO_CONNECTING_IP, /* a relative mask (/24) without a connecting IP */
+    SC_PARSE_MASK_NOT_ALLOWED  /* a mask where only an address is taken */
+} sc_parse_code;
+
+/* Where and why a text was refused.  `reason` is a static lowercase phrase
+ * ("octet out of range"); `offset` is the byte offset into the input of the
+ * first byte that no valid input could have there (the length of the input
+ * when it ended too soon).  A form recognised as a whole (a zone id, a
+ * netmask, brackets) is reported where that form begins. */
+typedef struct sc_error {
+    sc_parse_code code;
+    const char *reason;
+    size_t offset;
+} sc_error;
+
+/* Parses a CIDR (SPEC "Counting"):
+ *     cidr = "/" mask | host [ "/" mask ]      host = ipv4 | ipv6 | "[" ipv6 "]"
+ * `connecting` (may be NULL) is the current session's peer that a relative
+ * mask ("/24") applies to; its family sets the mask's range.  Host bits past
+ * the mask are cleared; no mask means /32 or /128; IPv4-mapped prefixes of
+ * length 96 or more become IPv4 prefixes.
+ * Errors: SC_E_PARSE with *err filled (err may be NULL); SC_E_INVALID for a
+ * NULL text with a non-zero length or a NULL out.
+ * Thread-safe (no state); O(len); never allocates. */
+SC_API sc_status sc_parse_cidr(const char *text, size_t len, const sc_addr *connecting,
+                               sc_prefix *out, sc_error *err);
+
+/* Parses one address: host = ipv4 | ipv6 | "[" ipv6 "]", no mask
+ * (SC_PARSE_MASK_NOT_ALLOWED).  An IPv4-mapped address becomes IPv4.
+ * Errors, thread-safety and cost as sc_parse_cidr. */
+SC_API sc_status sc_parse_addr(const char *text, size_t len, sc_addr *out, sc_error *err);
+
+/* The longest canonical text plus its NUL: a full IPv6 address and "/128". */
+#define SC_PREFIX_TEXT_MAX 44
+
+/* Writes the canonical text of a prefix into buf (NUL-terminated):
+ * "192.0.2.0/24", or RFC 5952 for IPv6 ("2001:db8::/32": lowercase, no
+ * leading zeros, the longest run of two or more zero groups compressed, the
+ * first on a tie, every group in hex, never a dotted tail), always with the
+ * mask.  Returns the text's length (without the NUL), or 0 when buf is
+ * NULL, cap < SC_PREFIX_TEXT_MAX or the prefix is invalid.
+ * Thread-safe; O(1); never allocates. */
+SC_API size_t sc_format_prefix(const sc_prefix *prefix, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------ */
+/* Services                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A service id: an index into a registry.  The built-ins come first, in
+ * this order; a table's extra services follow from SC_SERVICE_FIRST_EXTRA
+ * in the order given. */
+typedef uint16_t sc_service;
+enum {
+    SC_SERVICE_SMTP = 0,
+    SC_SERVICE_ECSTREAM,
+    SC_SERVICE_CONTROL,
+    SC_SERVICE_ECMMOVE2,      /* clustering only */
+    SC_SERVICE_ECCLUSTER,     /* clustering only */
+    SC_SERVICE_INBOUND_CIDR,  /* clustering only */
+    SC_SERVICE_FIRST_EXTRA
+};
+
+#define SC_MAX_SERVICES 128      /* built-ins and extras together */
+#define SC_SERVICE_NAME_MAX 63   /* bytes in an extra service name */
+
+/* What a table is made with. */
+typedef struct sc_options {
+    bool clustering;                 /* enables ECmmove2, ECCluster, inbound_cidr */
+    const char *const *extra_services; /* NUL-terminated names, may be NULL */
+    size_t n_extra_services;
+} sc_options;
+
+/* Resolves a service name against the registry that `opts` describes
+ * (NULL: no clustering, no extras), matching ASCII case-insensitively.
+ * Errors: SC_E_NO_SERVICE for an unknown name; SC_E_NEEDS_CLUSTERING for a
+ * clustering-only name when opts->clustering is false; SC_E_INVALID for
+ * NULL pointers.  Does not validate the extras (sc_options_check does).
+ * Thread-safe; O(number of services x name length). */
+SC_API sc_status sc_service_resolve(const sc_options *opts, const char *name, size_t len,
+                                    sc_service *out);
+
+/* Checks that `opts` makes a valid registry: every extra name is 1 to
+ * SC_SERVICE_NAME_MAX printable ASCII bytes (no space), none equals a
+ * built-in or another extra ignoring case, and there are at most
+ * SC_MAX_SERVICES services in all.  On failure *bad (may be NULL) gets the
+ * index of the offending extra name.
+ * Errors: SC_E_SERVICE_NAME, SC_E_SERVICE_DUPLICATE, SC_E_TOO_MANY_SERVICES,
+ * SC_E_INVALID.  Thread-safe; O(n^2) in the number of extras. */
+SC_API sc_status sc_options_check(const sc_options *opts, size_t *bad);
+
+/* The canonical spelling of a built-in service ("SMTP"), or NULL. O(1). */
+SC_API const char *sc_builtin_service_name(sc_service id);
+
+/* ------------------------------------------------------------------ */
+/* Tables                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct sc_impl sc_impl;     /* an implementation: its operations table */
+typedef struct sc_table sc_table;   /* a table of open sessions */
+
+/* The sharded, lock-free trie: what hosts embed. */
+SC_API const sc_impl *sc_impl_fast(void);
+/* The reference: a list of open sessions and a linear scan per count, every
+ * operation under one mutex.  The oracle for tests; O(sessions) counts. */
+SC_API const sc_impl *sc_impl_ref(void);
+/* "fast" or "ref". */
+SC_API const char *sc_impl_name(const sc_impl *impl);
+
+/* Creates an empty table of implementation `impl` (NULL: fast) with the
+ * registry `opts` describes (NULL: no clustering, no extras).  The names are
+ * copied.
+ * Errors: those of sc_options_check, SC_E_INVALID, SC_E_NOMEM.
+ * Thread-safe; O(number of services). */
+SC_API sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **out);
+
+/* Frees a table and everything it holds (NULL is allowed).  No other thread
+ * may use the table during or after the call.  O(sessions). */
+SC_API void sc_table_free(sc_table *table);
+
+/* The table's implementation.  Thread-safe; O(1). */
+SC_API const sc_impl *sc_table_impl(const sc_table *table);
+
+/* Resolves a service name in the table's registry: sc_service_resolve with
+ * the table's options.  Thread-safe; O(services x name length); no
+ * allocation. */
+SC_API sc_status sc_table_service(const sc_table *table, const char *name, size_t len,
+                                  sc_service *out);
+
+/* Opens one session of `service` from `addr` (sessions may share an
+ * address).  An IPv4-mapped IPv6 address is counted as IPv4.
+ * Errors: SC_E_INVALID (NULL, bad family, service id out of range),
+ * SC_E_NOMEM; on error nothing changed.
+ * Thread-safe, concurrently with every other call on the table.
+ * fast: O(1) (a walk of at most 16 address bytes; may allocate nodes);
+ * ref: O(1) amortised. */
+SC_API sc_status sc_open(sc_table *table, const sc_addr *addr, sc_service service);
+
+/* Closes one session of `service` from `addr`.
+ * Errors: SC_E_NOT_OPEN when no such session is open (nothing changes: no
+ * count is touched), SC_E_INVALID as for sc_open.
+ * Thread-safe as sc_open.  fast: O(1), frees emptied nodes after a grace
+ * period; ref: O(sessions). */
+SC_API sc_status sc_close(sc_table *table, const sc_addr *addr, sc_service service);
+
+/* Counts the open sessions of `service` whose address lies inside `prefix`.
+ * IPv4 sessions are counted by IPv4 prefixes only, IPv6 by IPv6 only.
+ * Exact at quiescence; during concurrent updates the result lies between
+ * (value before - closes running) and (value before + opens running), and
+ * is never negative.
+ * Errors: SC_E_INVALID (NULL, bad prefix, service id out of range).
+ * Thread-safe; never blocks, never allocates.  fast: O(1) (at most 16
+ * dependent loads); ref: O(sessions). */
+SC_API sc_status sc_count(const sc_table *table, const sc_prefix *prefix, sc_service service,
+                          uint64_t *out);
+
+/* The whole path from text: parses `cidr` (relative to `connecting`, may be
+ * NULL) with the table implementation's parser, resolves `service` in the
+ * table's registry and counts.
+ * Errors: those of sc_parse_cidr, sc_table_service and sc_count.
+ * Thread-safe; O(text length) plus sc_count's cost. */
+SC_API sc_status sc_count_text(const sc_table *table, const char *cidr, size_t cidr_len,
+                               const sc_addr *connecting, const char *service,
+                               size_t service_len, uint64_t *out, sc_error *err);
+
+/* The bytes the table holds right now: its structures and every node, as
+ * allocated.  Thread-safe; O(CPU stripes) for fast, O(1) for ref. */
+SC_API size_t sc_table_bytes(const sc_table *table);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SESSCOUNT_H */

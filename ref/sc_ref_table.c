@@ -1,0 +1,139 @@
+/*
+ * sc_ref_table.c: the reference table, the oracle every differential test
+ * trusts.  It is deliberately naive so that it can be checked by eye: an
+ * array of the open sessions, appended on open, searched on close, scanned
+ * in full on count, and every operation under one mutex (so tests may call
+ * it from many threads).  sc_table.c has validated every argument before an
+ * operation gets here: addresses are unmapped, IPv4 bytes past the fourth
+ * are zero, prefixes are clean and services are in range.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sc_internal.h"
+#include "sc_ref.h"
+
+typedef struct ref_session {
+    sc_addr addr;
+    sc_service svc;
+} ref_session;
+
+typedef struct ref_table {
+    struct sc_table hdr;      /* first: filled in by sc_table.c */
+    pthread_mutex_t lock;     /* guards everything below */
+    ref_session *v;
+    size_t n, cap;
+} ref_table;
+
+enum { MIN_CAP = 16 };
+
+/* The table lives in malloc'd memory, so taking the lock through a pointer
+ * the API hands us as const is well defined. */
+static ref_table *as_ref(const sc_table *tab) { return (ref_table *)(uintptr_t)tab; }
+
+static sc_status ref_new(size_t n_services, sc_table **out)
+{
+    (void)n_services; /* sc_table.c keeps services in range */
+    ref_table *t = calloc(1, sizeof *t);
+    if (!t) return SC_E_NOMEM;
+    if (pthread_mutex_init(&t->lock, NULL) != 0) {
+        free(t);
+        return SC_E_NOMEM;
+    }
+    *out = &t->hdr;
+    return SC_OK;
+}
+
+static void ref_free(sc_table *tab)
+{
+    ref_table *t = as_ref(tab);
+    pthread_mutex_destroy(&t->lock);
+    free(t->v);
+    free(t);
+}
+
+static bool same_session(const ref_session *s, const sc_addr *addr, sc_service svc)
+{
+    return s->svc == svc && s->addr.family == addr->family &&
+           memcmp(s->addr.bytes, addr->bytes, sizeof addr->bytes) == 0;
+}
+
+/* Resizes the array to cap entries; false (nothing changed) when out of memory. */
+static bool resize(ref_table *t, size_t cap)
+{
+    ref_session *v = realloc(t->v, cap * sizeof *v);
+    if (!v) return false;
+    t->v = v;
+    t->cap = cap;
+    return true;
+}
+
+static sc_status ref_open(sc_table *tab, const sc_addr *addr, sc_service svc)
+{
+    ref_table *t = as_ref(tab);
+    sc_status st = SC_OK;
+    pthread_mutex_lock(&t->lock);
+    if (t->n == t->cap && !resize(t, t->cap ? t->cap * 2 : MIN_CAP))
+        st = SC_E_NOMEM;
+    else
+        t->v[t->n++] = (ref_session){.addr = *addr, .svc = svc};
+    pthread_mutex_unlock(&t->lock);
+    return st;
+}
+
+static sc_status ref_close(sc_table *tab, const sc_addr *addr, sc_service svc)
+{
+    ref_table *t = as_ref(tab);
+    sc_status st = SC_E_NOT_OPEN;
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < t->n; i++) {
+        if (!same_session(&t->v[i], addr, svc)) continue;
+        t->v[i] = t->v[--t->n]; /* order does not matter: swap in the last */
+        /* Give memory back as sessions close, so the table returns close to
+         * its empty footprint; a failed shrink keeps the larger array. */
+        if (t->cap > MIN_CAP && t->n <= t->cap / 4) resize(t, t->cap / 2);
+        st = SC_OK;
+        break;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return st;
+}
+
+static bool in_prefix(const sc_addr *a, const sc_prefix *p)
+{
+    return a->family == p->addr.family && sc_bits_equal(a->bytes, p->addr.bytes, p->len);
+}
+
+static uint64_t ref_count(const sc_table *tab, const sc_prefix *prefix, sc_service svc)
+{
+    ref_table *t = as_ref(tab);
+    uint64_t n = 0;
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < t->n; i++)
+        n += t->v[i].svc == svc && in_prefix(&t->v[i].addr, prefix);
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
+static size_t ref_bytes(const sc_table *tab)
+{
+    ref_table *t = as_ref(tab);
+    pthread_mutex_lock(&t->lock);
+    size_t b = sizeof *t + t->cap * sizeof *t->v;
+    pthread_mutex_unlock(&t->lock);
+    return b;
+}
+
+static const sc_impl ref_impl = {
+    .name = "ref",
+    .table_new = ref_new,
+    .table_free = ref_free,
+    .open = ref_open,
+    .close = ref_close,
+    .count = ref_count,
+    .bytes = ref_bytes,
+    .parse_cidr = sc_ref_parse_cidr,
+};
+
+const sc_impl *sc_impl_ref(void) { return &ref_impl; }
