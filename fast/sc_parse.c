@@ -67,6 +67,8 @@ static sc_status bad_addr_byte(cursor *c, bool bracketed, sc_parse_code fallback
 static sc_status parse_octet(cursor *c, bool bracketed, uint8_t *out)
 {
     int ch = peek(c);
+    /* An empty octet before the closing ']' is the octet's fault. */
+    if (bracketed && ch == ']') return sc_parse_fail(c->err, SC_PARSE_V4_SYNTAX, c->i);
     if (!is_digit(ch)) return bad_addr_byte(c, bracketed, SC_PARSE_V4_SYNTAX);
     unsigned v = (unsigned)(ch - '0');
     c->i++;

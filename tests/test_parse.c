@@ -295,6 +295,9 @@ static const struct error_row {
     {"192.0.2.1]", 0, NULL, SC_PARSE_BRACKET, 9, NULL},
     {"[[::1]]", 0, NULL, SC_PARSE_BRACKET, 1, NULL}, {"[::1]]", 0, NULL, SC_PARSE_BRACKET, 5, NULL},
     {"2001:db8::1/64]", 0, NULL, SC_PARSE_BRACKET, 14, NULL},
+    /* an empty last octet before ']' is the octet's fault, not the bracket's */
+    {"[::1.2.3.]", 0, NULL, SC_PARSE_V4_SYNTAX, 9, NULL},
+    {"[::1.]", 0, NULL, SC_PARSE_V4_SYNTAX, 5, NULL},
     /* trailing text */
     {"192.0.2.1/24x", 0, NULL, SC_PARSE_TRAILING, 12, NULL},
     {"192.0.2.1/24/8", 0, NULL, SC_PARSE_TRAILING, 12, NULL},
