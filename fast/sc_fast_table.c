@@ -55,9 +55,12 @@ static sc_status fast_table_new(size_t n_services, sc_table **out)
     return SC_OK;
 }
 
+/* Teardown loads are relaxed: sc_table_free's contract is that no other
+ * thread uses the table any more. */
 static void tree_free(sc_fast_table *t, sc_tree *tree)
 {
-    for (unsigned i = 0; i < SC_TOP_SLOTS; i++) sc_trie_destroy(t, atomic_load_explicit(&tree->top[i].child, memory_order_relaxed));
+    for (unsigned i = 0; i < SC_TOP_SLOTS; i++)
+        sc_trie_destroy(t, atomic_load_explicit(&tree->top[i].child, memory_order_relaxed));
     sc_unmap(t, tree->top, top_bytes());
     sc_unmap(t, tree->stripes, stripes_bytes(t));
     free(tree);

@@ -168,6 +168,19 @@ static unsigned entries(const sc_node *n)
     return atomic_load_explicit(&n->n, memory_order_acquire);
 }
 
+/* n as the writer sees it, and its update for N256 (where readers never
+ * look at n).  relaxed: n is written only under the shard lock, which the
+ * caller holds, so the lock already orders it. */
+static unsigned held_entries(const sc_node *n)
+{
+    return atomic_load_explicit(&n->n, memory_order_relaxed);
+}
+
+static void set_children(sc_node *n, unsigned v)
+{
+    atomic_store_explicit(&n->n, (uint16_t)v, memory_order_relaxed);
+}
+
 /* The slot for key byte b, or NULL when the node has no such child. */
 static sc_slot *find(const sc_node *n, uint8_t b)
 {
@@ -264,25 +277,24 @@ static bool path_is_leaf(const sc_path *p, unsigned addr_bytes)
 
 static bool node_full(const sc_node *n)
 {
-    return n->kind != SC_N256 && atomic_load_explicit(&n->n, memory_order_relaxed) ==
-                                     key_cap(n->kind);
+    return n->kind != SC_N256 && held_entries(n) == key_cap(n->kind);
 }
 
 /* Appends (b, count, child) to a node with room. */
 static void add_entry(sc_node *n, uint8_t b, uint64_t count, sc_node *child)
 {
     sc_slot *s = slots_of(n);
-    /* relaxed: only writers, under the shard lock, read n for writing. */
-    unsigned i = atomic_load_explicit(&n->n, memory_order_relaxed);
+    unsigned i = held_entries(n);
     if (n->kind == SC_N256) {
         count_set(&s[b], count);
         slot_link(&s[b], child);
-        atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_relaxed);
+        set_children(n, i + 1);
         return;
     }
     n->keys[i] = b;
     count_set(&s[i], count);
-    atomic_store_explicit(&s[i].child, child, memory_order_relaxed); /* published by n below */
+    /* relaxed: the entry is published by the release store of n below. */
+    atomic_store_explicit(&s[i].child, child, memory_order_relaxed);
     /* release: the entry is complete before readers count it in. */
     atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_release);
 }
@@ -341,7 +353,7 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
  * holder.  Returns false when it could not (out of memory). */
 static bool remove_child(sc_fast_table *t, sc_slot *up, sc_node *holder, uint8_t b)
 {
-    unsigned left = atomic_load_explicit(&holder->n, memory_order_relaxed) - 1u;
+    unsigned left = held_entries(holder) - 1u;
     sc_slot *s = slots_of(holder);
     if (left == 1) {
         /* Collapse: the last child takes the holder's place, and its key
@@ -359,7 +371,7 @@ static bool remove_child(sc_fast_table *t, sc_slot *up, sc_node *holder, uint8_t
     }
     if (holder->kind == SC_N256 && left > 12) {
         slot_link(&s[b], NULL);   /* its count is already zero */
-        atomic_store_explicit(&holder->n, (uint16_t)left, memory_order_relaxed);
+        set_children(holder, left);
         return true;
     }
     sc_node *fresh = node_new(t, left <= 4 ? SC_N4 : SC_N16, holder->depth, holder->key);
