@@ -16,10 +16,11 @@
 #define SC_MAX_STRIPES 64
 #define SC_SHARD_LOCKS 4096        /* per table; a tree's /16 shards hash onto them */
 
-/* A counter and the subtree it counts: the unit of every node. */
+/* A counter and the subtree it counts: the unit of every node.  The child
+ * word is a node pointer or an inline leaf (sc_fast_node.h). */
 typedef struct sc_slot {
     _Atomic uint64_t count;
-    _Atomic(struct sc_node *) child;
+    _Atomic uintptr_t child;
 } sc_slot;
 
 /* Per-CPU short counters of one tree: prefixes /0, /4, /8, /12 of the
@@ -65,14 +66,15 @@ void sc_short_add(const sc_fast_table *t, sc_tree *tree, const uint8_t *addr, in
 uint64_t sc_short_count(const sc_fast_table *t, const sc_tree *tree, const uint8_t *addr,
                         unsigned len);
 
-/* ---- sc_fast_trie.c: the trie below one top slot (callers hold its lock) */
+/* ---- sc_fast_update.c: the trie below one top slot (callers hold its lock) */
 sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
                        unsigned addr_bytes);
 sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
                         unsigned addr_bytes);
-/* Lock-free; the caller is inside an RCU read-side section. */
+/* ---- sc_fast_trie.c.  Lock-free; the caller is inside an RCU read-side
+ * section. */
 uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *addr, unsigned len);
-/* Frees a whole subtree at once (table teardown, no readers left). */
-void sc_trie_destroy(sc_fast_table *t, struct sc_node *node);
+/* Frees a top slot's whole subtree at once (table teardown, no readers). */
+void sc_trie_destroy(sc_fast_table *t, uintptr_t child);
 
 #endif /* SC_FAST_H */

@@ -1,0 +1,151 @@
+/*
+ * sc_fast_node.h: the trie's nodes and child words, shared by the counting
+ * walk (sc_fast_trie.c) and the updates (sc_fast_update.c).  The layout and
+ * its invariants are described at the top of sc_fast_trie.c.
+ */
+#ifndef SC_FAST_NODE_H
+#define SC_FAST_NODE_H
+
+#include <string.h>
+#include <urcu/urcu-bp.h>
+
+#include "sc_fast.h"
+
+_Static_assert(sizeof(uintptr_t) == 8, "inline leaves need 64-bit child words");
+
+enum { SC_LEAF, SC_N4, SC_N16, SC_N48, SC_N256 };
+
+typedef struct sc_node {
+    struct rcu_head rcu;
+    uint8_t kind;
+    uint8_t depth;             /* the byte this node branches on; a leaf: address length */
+    _Atomic uint16_t n;        /* entries (N4/N16/N48) or children (N256) */
+    uint8_t key[16];           /* address bytes [0, depth) */
+    _Atomic uint8_t keys[];    /* N4/N16: keys[n]; N48: index[256] (slot + 1, 0 absent) */
+} sc_node;
+
+static inline unsigned sc_key_bytes(int kind)
+{
+    return kind == SC_N4 ? 4 : kind == SC_N16 ? 16 : kind == SC_N48 ? 256 : 0;
+}
+
+static inline unsigned sc_slot_cap(int kind)
+{
+    static const unsigned cap[] = {[SC_LEAF] = 0, [SC_N4] = 4, [SC_N16] = 16, [SC_N48] = 48,
+                                   [SC_N256] = 256};
+    return cap[kind];
+}
+
+static inline size_t sc_slots_offset(int kind)
+{
+    size_t off = offsetof(sc_node, keys) + sc_key_bytes(kind);
+    return (off + 7) & ~(size_t)7;
+}
+
+static inline size_t sc_node_size(int kind)
+{
+    return kind == SC_LEAF ? sizeof(sc_node)
+                           : sc_slots_offset(kind) + sc_slot_cap(kind) * sizeof(sc_slot);
+}
+
+static inline sc_slot *sc_slots(const sc_node *n)
+{
+    return (sc_slot *)((char *)(uintptr_t)n + sc_slots_offset(n->kind));
+}
+
+/* ---------------------------------------------------------------- words */
+
+/* A child word is 0 (no child), a node pointer (low bit 0), or an inline
+ * leaf (low bit 1): the address bytes [from, len) of the one address below,
+ * in bits 8.. of the word, where `from` is the first byte the slot's
+ * position does not fix (2 in the top, depth + 1 in a node).  Up to 7 bytes
+ * fit, so every IPv4 leaf and every IPv6 leaf below byte 8 is inline. */
+static inline bool sc_is_inline(uintptr_t w) { return w & 1; }
+static inline sc_node *sc_node_of(uintptr_t w) { return (sc_node *)w; }
+
+static inline bool sc_fits_inline(unsigned from, unsigned len) { return len - from <= 7; }
+
+static inline uintptr_t sc_inline_leaf(const uint8_t *addr, unsigned from, unsigned len)
+{
+    uintptr_t w = 1;
+    for (unsigned i = from; i < len; i++) w |= (uintptr_t)addr[i] << (8 * (1 + i - from));
+    return w;
+}
+
+static inline uint8_t sc_inline_byte(uintptr_t w, unsigned from, unsigned i)
+{
+    return (uint8_t)(w >> (8 * (1 + i - from)));
+}
+
+static inline uint64_t sc_count_of(const sc_slot *s)
+{
+    /* relaxed: a count is one counter's value; no other memory is read
+     * through it. */
+    return atomic_load_explicit(&s->count, memory_order_relaxed);
+}
+
+static inline uintptr_t sc_child_of(const sc_slot *s)
+{
+    /* acquire: pairs with sc_slot_link()'s release so a node's contents are
+     * visible before we read them (a consume, free on every target). */
+    return atomic_load_explicit(&s->child, memory_order_acquire);
+}
+
+static inline void sc_slot_link(sc_slot *s, uintptr_t w)
+{
+    /* release: publishes a fully built node to lock-free readers. */
+    atomic_store_explicit(&s->child, w, memory_order_release);
+}
+
+static inline unsigned sc_entries(const sc_node *n)
+{
+    /* acquire: pairs with the release that appended entry n - 1, so
+     * entries [0, n) are complete before a reader looks at them. */
+    return atomic_load_explicit(&n->n, memory_order_acquire);
+}
+
+static inline uint8_t sc_key_at(const sc_node *n, unsigned i)
+{
+    /* relaxed: N4/N16 keys below n are immutable once published, and n's
+     * acquire ordered them; N48 index bytes are read with sc_index_at. */
+    return atomic_load_explicit(&n->keys[i], memory_order_relaxed);
+}
+
+static inline unsigned sc_index_at(const sc_node *n, unsigned b)
+{
+    /* acquire: pairs with the release that sets the index byte after its
+     * slot is filled in. */
+    return atomic_load_explicit(&n->keys[b], memory_order_acquire);
+}
+
+/* The slot for key byte b, or NULL when the node has no such child. */
+static inline sc_slot *sc_find(const sc_node *n, uint8_t b)
+{
+    sc_slot *s = sc_slots(n);
+    switch (n->kind) {
+    case SC_N256:
+        return sc_child_of(&s[b]) ? &s[b] : NULL;
+    case SC_N48: {
+        unsigned i = sc_index_at(n, b);
+        return i ? &s[i - 1] : NULL;
+    }
+    default: {
+        unsigned cnt = sc_entries(n);
+        for (unsigned i = 0; i < cnt; i++)
+            if (sc_key_at(n, i) == b) return &s[i];
+        return NULL;
+    }
+    }
+}
+
+/* ---------------------------------------------------------------- memory
+ * (sc_fast_trie.c).  Bytes are counted while a node is part of the table:
+ * from node_new until it is retired or freed. */
+sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key);
+/* Frees after a grace period: readers may still be walking it. */
+void sc_node_retire(sc_fast_table *t, sc_node *n);
+void sc_node_free_now(sc_fast_table *t, sc_node *n);
+/* Retires (or, with `now`, frees) every node below and including w. */
+void sc_subtree_release(sc_fast_table *t, uintptr_t w, bool now);
+
+#endif /* SC_FAST_NODE_H */

@@ -1,0 +1,296 @@
+/*
+ * sc_fast_update.c: opens and closes in the trie below one top slot.  The
+ * caller holds the slot's shard lock (sc_fast_table.c); readers do not, so
+ * every change is made by filling a new node or entry and then publishing
+ * it with one release store (sc_fast_trie.c explains the layout).
+ *
+ * Both walk the path of slots the address leads through, then act:
+ *   open:  add one to every count on the path, then, when the address is
+ *          new, hang a leaf where the path ends: in an empty top slot, in a
+ *          node that lacks the branch (growing it when full), or under a new
+ *          N4 where the address parts from a compressed key (a split);
+ *   close: take one from every count on the path; the shallowest slot that
+ *          reaches zero loses its subtree, and a node left with one child
+ *          gives its place to that child (path compression restored).
+ * Memory is allocated before any count changes, so running out of it in an
+ * open changes nothing.
+ */
+#include <stdlib.h>
+
+#include "sc_fast_node.h"
+
+#define PATH_MAX_SLOTS 17   /* the top slot and one per remaining address byte */
+
+typedef struct sc_path {
+    sc_slot *slot[PATH_MAX_SLOTS];    /* slot[0] is the top slot */
+    sc_node *holder[PATH_MAX_SLOTS];  /* the node holding slot[i]; NULL for the top */
+    unsigned from[PATH_MAX_SLOTS];    /* first address byte slot[i]'s position leaves open */
+    unsigned len;
+    uintptr_t end;            /* the child word of slot[len - 1] */
+    unsigned mismatch;        /* first byte where addr leaves end's key; its depth if none */
+} sc_path;
+
+static void count_set(sc_slot *s, uint64_t v)
+{
+    /* relaxed store, not an RMW: every writer of this counter holds the
+     * shard lock, whose release orders it for the next writer. */
+    atomic_store_explicit(&s->count, v, memory_order_relaxed);
+}
+
+/* n as the writer sees it.  relaxed: n is written only under the shard
+ * lock, which the caller holds. */
+static unsigned held_entries(const sc_node *n)
+{
+    return atomic_load_explicit(&n->n, memory_order_relaxed);
+}
+
+static unsigned end_depth(uintptr_t w, unsigned alen)
+{
+    return sc_is_inline(w) ? alen : sc_node_of(w)->depth;
+}
+
+static uint8_t end_byte(uintptr_t w, unsigned from, unsigned i)
+{
+    return sc_is_inline(w) ? sc_inline_byte(w, from, i) : sc_node_of(w)->key[i];
+}
+
+static bool is_leaf(uintptr_t w)
+{
+    return sc_is_inline(w) || sc_node_of(w)->kind == SC_LEAF;
+}
+
+static void walk(sc_slot *top_slot, const uint8_t *addr, unsigned alen, sc_path *p)
+{
+    p->slot[0] = top_slot;
+    p->holder[0] = NULL;
+    p->from[0] = SC_TOP_BITS / 8;
+    p->len = 1;
+    for (;;) {
+        unsigned from = p->from[p->len - 1];
+        uintptr_t w = p->end = sc_child_of(p->slot[p->len - 1]);
+        if (!w) return;
+        unsigned depth = end_depth(w, alen), j = from;
+        while (j < depth && end_byte(w, from, j) == addr[j]) j++;
+        p->mismatch = j;
+        if (j < depth || is_leaf(w)) return;
+        sc_node *n = sc_node_of(w);
+        sc_slot *s = sc_find(n, addr[depth]);
+        if (!s) return;
+        p->holder[p->len] = n;
+        p->from[p->len] = depth + 1;
+        p->slot[p->len++] = s;
+    }
+}
+
+/* A leaf word for `addr` in a slot whose position fixes bytes [0, from). */
+static uintptr_t make_leaf(sc_fast_table *t, const uint8_t *addr, unsigned from, unsigned alen)
+{
+    if (sc_fits_inline(from, alen)) return sc_inline_leaf(addr, from, alen);
+    return (uintptr_t)sc_node_new(t, SC_LEAF, alen, addr);
+}
+
+/* The whole address of an inline leaf that sits where `prefix` fixes bytes
+ * [0, from). */
+static void inline_address(uintptr_t w, const uint8_t *prefix, unsigned from, unsigned alen,
+                           uint8_t *out)
+{
+    memcpy(out, prefix, from);
+    for (unsigned i = from; i < alen; i++) out[i] = sc_inline_byte(w, from, i);
+}
+
+/* Moves a child word from a slot leaving bytes [from, ..) open to one
+ * leaving [to, ..) open: nodes carry their own key; an inline leaf is
+ * re-encoded (to > from: it still fits) or, moving up (to < from), may need
+ * a LEAF node.  Returns 0 when out of memory. */
+static uintptr_t rehome(sc_fast_table *t, uintptr_t w, const uint8_t *prefix, unsigned from,
+                        unsigned to, unsigned alen)
+{
+    if (!sc_is_inline(w)) return w;
+    uint8_t a[16];
+    inline_address(w, prefix, from, alen, a);
+    return make_leaf(t, a, to, alen);
+}
+
+static int grown_kind(int kind)
+{
+    return kind == SC_N4 ? SC_N16 : kind == SC_N16 ? SC_N48 : SC_N256;
+}
+
+static int kind_for(unsigned children)
+{
+    return children <= 4 ? SC_N4 : children <= 16 ? SC_N16 : children <= 48 ? SC_N48 : SC_N256;
+}
+
+static bool node_full(const sc_node *n)
+{
+    return n->kind != SC_N256 && held_entries(n) == sc_slot_cap(n->kind);
+}
+
+/* Appends (b, count, child) to a node with room. */
+static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
+{
+    sc_slot *s = sc_slots(n);
+    unsigned i = held_entries(n);
+    if (n->kind == SC_N256) {
+        count_set(&s[b], count);
+        sc_slot_link(&s[b], child);
+        /* relaxed: readers never look at an N256's n. */
+        atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_relaxed);
+        return;
+    }
+    count_set(&s[i], count);
+    /* relaxed: the entry is published by the release store below. */
+    atomic_store_explicit(&s[i].child, child, memory_order_relaxed);
+    if (n->kind == SC_N48) {
+        /* release: the slot is complete before the index names it. */
+        atomic_store_explicit(&n->keys[b], (uint8_t)(i + 1), memory_order_release);
+        atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_relaxed);
+        return;
+    }
+    /* relaxed: published by the release store of n. */
+    atomic_store_explicit(&n->keys[i], b, memory_order_relaxed);
+    /* release: the entry is complete before readers count it in. */
+    atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_release);
+}
+
+/* Runs body for every child of n, with its key byte, slot and word. */
+#define FOR_EACH_CHILD(n, key, slot, word, body)                                          \
+    do {                                                                                  \
+        sc_slot *s_ = sc_slots(n);                                                        \
+        for (unsigned k_ = 0; k_ < 256; k_++) {                                           \
+            sc_slot *slot = NULL;                                                         \
+            if ((n)->kind == SC_N256) slot = &s_[k_];                                     \
+            else if ((n)->kind == SC_N48) {                                               \
+                unsigned i_ = sc_index_at(n, k_);                                         \
+                slot = i_ ? &s_[i_ - 1] : NULL;                                           \
+            } else if (k_ < held_entries(n)) slot = &s_[k_];                              \
+            else break;                                                                   \
+            uintptr_t word = slot ? sc_child_of(slot) : 0;                                \
+            if (!word) continue;                                                          \
+            uint8_t key = ((n)->kind >= SC_N48) ? (uint8_t)k_ : sc_key_at(n, k_);         \
+            body;                                                                         \
+        }                                                                                 \
+    } while (0)
+
+/* Copies every child of `from` except key `skip` (-1: none) into `to`. */
+static void copy_entries(const sc_node *from, sc_node *to, int skip)
+{
+    FOR_EACH_CHILD(from, key, slot, word, {
+        if (key != skip) add_entry(to, key, sc_count_of(slot), word);
+    });
+}
+
+sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
+                       unsigned alen)
+{
+    sc_path p;
+    walk(top_slot, addr, alen, &p);
+    unsigned last = p.len - 1;
+    bool same = p.end && is_leaf(p.end) && p.mismatch == alen;
+    bool split = p.end && !same && p.mismatch < end_depth(p.end, alen);
+    bool grow = p.end && !same && !split && node_full(sc_node_of(p.end));
+    unsigned leaf_from = !p.end ? p.from[last] : split ? p.mismatch + 1 : end_depth(p.end, alen) + 1;
+    uintptr_t leaf = 0, old = p.end;
+    sc_node *fresh = NULL;
+    /* Allocate first, so that running out of memory changes nothing. */
+    if (!same && !(leaf = make_leaf(t, addr, leaf_from, alen))) return SC_E_NOMEM;
+    if (split) {
+        fresh = sc_node_new(t, SC_N4, p.mismatch, addr);
+        old = rehome(t, p.end, addr, p.from[last], p.mismatch + 1, alen);
+    } else if (grow) {
+        sc_node *n = sc_node_of(p.end);
+        fresh = sc_node_new(t, grown_kind(n->kind), n->depth, n->key);
+    }
+    if ((split || grow) && !fresh) {
+        sc_subtree_release(t, leaf, true);
+        return SC_E_NOMEM;
+    }
+    for (unsigned i = 0; i < p.len; i++) count_set(p.slot[i], sc_count_of(p.slot[i]) + 1);
+    sc_slot *slot = p.slot[last];
+    if (same) return SC_OK;
+    if (!p.end) {
+        sc_slot_link(slot, leaf);
+    } else if (split) {
+        add_entry(fresh, end_byte(p.end, p.from[last], p.mismatch), sc_count_of(slot) - 1, old);
+        add_entry(fresh, addr[p.mismatch], 1, leaf);
+        sc_slot_link(slot, (uintptr_t)fresh);
+    } else {
+        sc_node *n = sc_node_of(p.end);
+        if (grow) {
+            copy_entries(n, fresh, -1);
+            add_entry(fresh, addr[n->depth], 1, leaf);
+            sc_slot_link(slot, (uintptr_t)fresh);
+            sc_node_retire(t, n);
+        } else {
+            add_entry(n, addr[n->depth], 1, leaf);
+        }
+    }
+    return SC_OK;
+}
+
+/* The holder's only other child takes the holder's place in `up`.  Returns
+ * false when out of memory (an inline leaf moving up that no longer fits). */
+static bool collapse(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *holder,
+                     uint8_t gone, unsigned alen)
+{
+    uintptr_t other = 0;
+    uint8_t other_key = 0;
+    FOR_EACH_CHILD(holder, key, slot, word, {
+        (void)slot;
+        if (key != gone) { other = word; other_key = key; }
+    });
+    uint8_t prefix[16];
+    memcpy(prefix, holder->key, holder->depth);
+    prefix[holder->depth] = other_key;
+    uintptr_t moved = rehome(t, other, prefix, holder->depth + 1u, up_from, alen);
+    if (!moved) return false;
+    sc_slot_link(up, moved);
+    sc_node_retire(t, holder);
+    return true;
+}
+
+/* Unlinks the holder's emptied child `b`.  Returns
+ * false when out of memory: the emptied child stays, with a zero count. */
+static bool remove_child(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *holder,
+                         uint8_t b, unsigned alen)
+{
+    unsigned left = held_entries(holder) - 1u;
+    if (left == 1) return collapse(t, up, up_from, holder, b, alen);
+    if (holder->kind == SC_N256 && left > 40) {
+        sc_slot *s = &sc_slots(holder)[b];
+        sc_slot_link(s, 0);   /* its count is already zero */
+        atomic_store_explicit(&holder->n, (uint16_t)left, memory_order_relaxed); /* writer-only */
+        return true;
+    }
+    sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, holder->key);
+    if (!fresh) return false;
+    copy_entries(holder, fresh, b);
+    sc_slot_link(up, (uintptr_t)fresh);
+    sc_node_retire(t, holder);
+    return true;
+}
+
+sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
+                        unsigned alen)
+{
+    sc_path p;
+    walk(top_slot, addr, alen, &p);
+    if (!p.end || !is_leaf(p.end) || p.mismatch != alen || sc_count_of(p.slot[p.len - 1]) == 0)
+        return SC_E_NOT_OPEN;
+    for (unsigned i = 0; i < p.len; i++) count_set(p.slot[i], sc_count_of(p.slot[i]) - 1);
+    /* Counts never grow down the path, so the shallowest zero heads the
+     * whole emptied part. */
+    unsigned k = 0;
+    while (k < p.len && sc_count_of(p.slot[k]) != 0) k++;
+    if (k == p.len) return SC_OK;
+    uintptr_t gone = sc_child_of(p.slot[k]);
+    if (k == 0) {
+        sc_slot_link(p.slot[0], 0);
+    } else {
+        sc_node *holder = p.holder[k];
+        if (!remove_child(t, p.slot[k - 1], p.from[k - 1], holder, addr[holder->depth], alen))
+            return SC_OK;
+    }
+    sc_subtree_release(t, gone, false);
+    return SC_OK;
+}

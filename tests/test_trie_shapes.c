@@ -1,0 +1,170 @@
+/*
+ * test_trie_shapes.c: drives the fast trie through every node shape and
+ * back, checking every count against ref after each step.
+ *
+ * Random op sequences (test_diff) rarely fill one node to 256 children or
+ * empty it again in a chosen order; these sequences do: a node grows
+ * N4 -> N16 -> N48 -> N256 and shrinks back, a compressed path is split
+ * and restored, and IPv6 leaves move between inline words and LEAF nodes
+ * as their parents come and go.  After each phase the table's bytes must
+ * return to what they were before it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sc_check.h"
+#include "sesscount.h"
+
+typedef struct pair { sc_table *fast, *ref; } pair;
+
+static pair pair_new(void)
+{
+    pair p = {0};
+    sc_table_new(sc_impl_fast(), NULL, &p.fast);
+    sc_table_new(sc_impl_ref(), NULL, &p.ref);
+    return p;
+}
+
+static void pair_free(pair *p)
+{
+    sc_table_free(p->fast);
+    sc_table_free(p->ref);
+}
+
+static sc_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    sc_addr x;
+    sc_addr_from_bytes(SC_INET4, (uint8_t[]){a, b, c, d}, &x);
+    return x;
+}
+
+static sc_addr v6(const uint8_t *bytes)
+{
+    sc_addr x;
+    sc_addr_from_bytes(SC_INET6, bytes, &x);
+    return x;
+}
+
+/* Every prefix length of `a`, fast against ref; stops at the first miss. */
+static bool same_counts(pair *p, const sc_addr *a, const char *step)
+{
+    unsigned max = a->family == SC_INET4 ? 32 : 128;
+    for (unsigned len = 0; len <= max; len++) {
+        sc_prefix pre;
+        sc_prefix_make(a, len, &pre);
+        uint64_t f = 0, r = 0;
+        sc_count(p->fast, &pre, SC_SERVICE_SMTP, &f);
+        sc_count(p->ref, &pre, SC_SERVICE_SMTP, &r);
+        if (f != r) {
+            char text[SC_PREFIX_TEXT_MAX];
+            sc_format_prefix(&pre, text, sizeof text);
+            return CHECK(f == r, "%s: count %s fast %llu ref %llu", step, text,
+                         (unsigned long long)f, (unsigned long long)r);
+        }
+    }
+    return sc_check_pass();
+}
+
+static bool both(pair *p, const sc_addr *a, bool open, const char *step)
+{
+    sc_status f = open ? sc_open(p->fast, a, SC_SERVICE_SMTP) : sc_close(p->fast, a, SC_SERVICE_SMTP);
+    sc_status r = open ? sc_open(p->ref, a, SC_SERVICE_SMTP) : sc_close(p->ref, a, SC_SERVICE_SMTP);
+    return CHECK(f == SC_OK && r == SC_OK, "%s: %s fast %d ref %d", step, open ? "open" : "close",
+                 f, r) &&
+           same_counts(p, a, step);
+}
+
+/* One /16 gets n /24s (one address each, some twice), opened in one order
+ * and closed in another: every grow and shrink threshold is crossed. */
+static void fill_and_empty_one_node(unsigned n, unsigned stride, bool reverse)
+{
+    pair p = pair_new();
+    sc_addr warm = v4(10, 9, 0, 1);
+    sc_open(p.fast, &warm, SC_SERVICE_SMTP);
+    sc_close(p.fast, &warm, SC_SERVICE_SMTP);
+    size_t empty = sc_table_bytes(p.fast);
+    char step[64];
+    for (unsigned i = 0; i < n; i++) {
+        sc_addr a = v4(10, 9, (uint8_t)(i * stride), (uint8_t)i);
+        snprintf(step, sizeof step, "fill %u/%u", i, n);
+        if (!both(&p, &a, true, step)) goto out;
+        if (i % 7 == 0 && !both(&p, &a, true, step)) goto out;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = reverse ? n - 1 - k : (k * 37) % n;
+        sc_addr a = v4(10, 9, (uint8_t)(i * stride), (uint8_t)i);
+        snprintf(step, sizeof step, "empty %u/%u", k, n);
+        if (!both(&p, &a, false, step)) goto out;
+        if (i % 7 == 0 && !both(&p, &a, false, step)) goto out;
+    }
+    CHECK(sc_table_bytes(p.fast) == empty, "n=%u: bytes %zu after emptying, %zu before", n,
+          sc_table_bytes(p.fast), empty);
+out:
+    pair_free(&p);
+}
+
+static void test_node_grows_through_every_kind_and_shrinks_back(void)
+{
+    static const unsigned sizes[] = {2, 4, 5, 16, 17, 48, 49, 60, 200, 256};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        fill_and_empty_one_node(sizes[i], 1, false);
+        fill_and_empty_one_node(sizes[i], 1, true);
+    }
+    /* 37 is odd: 256 distinct third bytes, so the fill ends with 256 children. */
+    fill_and_empty_one_node(256, 37, false);
+}
+
+/* IPv6 addresses under one /16 that part at chosen bytes: leaves near the
+ * top are LEAF nodes, deep ones inline; closing moves a deep inline leaf up
+ * past byte 8, where it must become a LEAF node again. */
+static void test_ipv6_leaves_move_between_inline_and_nodes(void)
+{
+    static const unsigned part_at[] = {2, 5, 8, 9, 10, 15};
+    pair p = pair_new();
+    uint8_t base[16] = {0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    sc_addr first = v6(base);
+    if (!both(&p, &first, true, "first")) goto out;
+    size_t one = sc_table_bytes(p.fast);
+    char step[64];
+    for (size_t i = 0; i < sizeof part_at / sizeof part_at[0]; i++) {
+        uint8_t b[16];
+        memcpy(b, base, 16);
+        b[part_at[i]] ^= 0x80;
+        sc_addr a = v6(b);
+        snprintf(step, sizeof step, "part at byte %u", part_at[i]);
+        if (!both(&p, &a, true, step) || !same_counts(&p, &first, step)) goto out;
+        /* Closing `first` leaves `a` alone: it moves up to the top slot. */
+        if (!both(&p, &first, false, step) || !same_counts(&p, &a, step)) goto out;
+        if (!both(&p, &first, true, step) || !both(&p, &a, false, step)) goto out;
+        CHECK(sc_table_bytes(p.fast) == one, "%s: bytes %zu, with one session %zu", step,
+              sc_table_bytes(p.fast), one);
+    }
+    /* Nested parts: a chain of splits, undone from the deepest and the top. */
+    for (int order = 0; order < 2; order++) {
+        sc_addr chain[6];
+        for (size_t i = 0; i < 6; i++) {
+            uint8_t b[16];
+            memcpy(b, base, 16);
+            b[part_at[i]] ^= 0x40;
+            chain[i] = v6(b);
+            snprintf(step, sizeof step, "chain open %zu", i);
+            if (!both(&p, &chain[i], true, step)) goto out;
+        }
+        for (size_t k = 0; k < 6; k++) {
+            size_t i = order ? k : 5 - k;
+            snprintf(step, sizeof step, "chain close %zu order %d", i, order);
+            if (!both(&p, &chain[i], false, step) || !same_counts(&p, &first, step)) goto out;
+        }
+        CHECK(sc_table_bytes(p.fast) == one, "chain order %d: bytes %zu, with one session %zu",
+              order, sc_table_bytes(p.fast), one);
+    }
+out:
+    pair_free(&p);
+}
+
+int main(void)
+{
+    RUN(test_node_grows_through_every_kind_and_shrinks_back);
+    RUN(test_ipv6_leaves_move_between_inline_and_nodes);
+    return check_done();
+}
