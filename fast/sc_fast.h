@@ -5,7 +5,6 @@
 #ifndef SC_FAST_H
 #define SC_FAST_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include "sc_internal.h"
@@ -14,7 +13,7 @@
 #define SC_TOP_BITS 16
 #define SC_TOP_SLOTS (1u << SC_TOP_BITS)
 #define SC_MAX_STRIPES 64
-#define SC_SHARD_LOCKS 4096        /* per table; a tree's /16 shards hash onto them */
+#define SC_HUGE_PAGE (2u << 20)
 
 /* A counter and the subtree it counts: the unit of every node.  The child
  * word is a node pointer or an inline leaf (sc_fast_node.h). */
@@ -22,6 +21,15 @@ typedef struct sc_slot {
     _Atomic uint64_t count;
     _Atomic uintptr_t child;
 } sc_slot;
+
+/* A top slot: the /16's slot and the lock its writers take (the shard
+ * lock), on the line an open or close reads anyway.  32 bytes: the top of
+ * 2^16 is one 2 MiB huge page. */
+typedef struct sc_top_slot {
+    sc_slot slot;
+    _Atomic uint32_t lock;
+    uint32_t unused[3];
+} sc_top_slot;
 
 /* Per-CPU short counters of one tree: prefixes /0, /4, /8, /12 of the
  * first 16 bits (1 + 16 + 256 + 4096 counters); /16 lives in the top. */
@@ -33,15 +41,10 @@ typedef struct sc_short_stripe {
 /* One (service, family): a direct-indexed top of 2^16 slots, the short
  * counters, and below each slot a path-compressed trie (sc_fast_trie.c). */
 typedef struct sc_tree {
-    sc_slot *top;
+    sc_top_slot *top;
     sc_short_stripe *stripes;    /* nstripes of them */
     unsigned addr_bytes;         /* 4 or 16 */
-    unsigned id;                 /* spreads the tree's shards over the locks */
 } sc_tree;
-
-typedef struct sc_lock {
-    pthread_mutex_t m;
-} __attribute__((aligned(SC_CACHE_LINE))) sc_lock;
 
 typedef struct sc_bytes_stripe {
     _Atomic int64_t bytes;
@@ -51,7 +54,6 @@ typedef struct sc_fast_table {
     struct sc_table hdr;
     unsigned nstripes;           /* a power of two */
     _Atomic(sc_tree *) *trees;   /* [n_services * 2]: IPv4 then IPv6 */
-    sc_lock *locks;              /* SC_SHARD_LOCKS */
     sc_bytes_stripe bytes[SC_MAX_STRIPES];
 } sc_fast_table;
 
@@ -60,7 +62,9 @@ unsigned sc_stripe_count(void);
 unsigned sc_stripe_index(const sc_fast_table *t);
 void sc_bytes_add(sc_fast_table *t, int64_t delta);
 int64_t sc_bytes_sum(const sc_fast_table *t);
-void *sc_map(sc_fast_table *t, size_t size);       /* zeroed, huge pages asked for */
+/* Zeroed memory straight from the system, huge pages asked for; sizes
+ * of 2 MiB or more are 2 MiB aligned so that huge pages can back them. */
+void *sc_map(sc_fast_table *t, size_t size);
 void sc_unmap(sc_fast_table *t, void *p, size_t size);
 void sc_short_add(const sc_fast_table *t, sc_tree *tree, const uint8_t *addr, int delta);
 uint64_t sc_short_count(const sc_fast_table *t, const sc_tree *tree, const uint8_t *addr,

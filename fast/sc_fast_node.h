@@ -13,27 +13,33 @@
 
 _Static_assert(sizeof(uintptr_t) == 8, "inline leaves need 64-bit child words");
 
-enum { SC_LEAF, SC_N4, SC_N16, SC_N48, SC_N256 };
+/* Kinds in growing order: a full node grows into the next one. */
+enum { SC_LEAF, SC_N2, SC_N4, SC_N16, SC_N48, SC_N128, SC_N256 };
 
 typedef struct sc_node {
     struct rcu_head rcu;
     uint8_t kind;
     uint8_t depth;             /* the byte this node branches on; a leaf: address length */
-    _Atomic uint16_t n;        /* entries (N4/N16/N48) or children (N256) */
+    _Atomic uint16_t n;        /* slots used, in order (listed, indexed kinds) */
+    uint16_t children;         /* live children; writers only, under the shard lock */
     uint8_t key[16];           /* address bytes [0, depth) */
-    _Atomic uint8_t keys[];    /* N4/N16: keys[n]; N48: index[256] (slot + 1, 0 absent) */
+    _Atomic uint8_t keys[];    /* listed: keys[n]; indexed: index[256] (slot + 1, 0 absent) */
 } sc_node;
 
-static inline unsigned sc_key_bytes(int kind)
-{
-    return kind == SC_N4 ? 4 : kind == SC_N16 ? 16 : kind == SC_N48 ? 256 : 0;
-}
+/* N2/N4/N16 list their keys; N48/N128 index 256 key bytes into slots. */
+static inline bool sc_listed(int kind) { return kind >= SC_N2 && kind <= SC_N16; }
+static inline bool sc_indexed(int kind) { return kind == SC_N48 || kind == SC_N128; }
 
 static inline unsigned sc_slot_cap(int kind)
 {
-    static const unsigned cap[] = {[SC_LEAF] = 0, [SC_N4] = 4, [SC_N16] = 16, [SC_N48] = 48,
-                                   [SC_N256] = 256};
+    static const unsigned cap[] = {[SC_LEAF] = 0, [SC_N2] = 2,    [SC_N4] = 4,    [SC_N16] = 16,
+                                   [SC_N48] = 48, [SC_N128] = 128, [SC_N256] = 256};
     return cap[kind];
+}
+
+static inline unsigned sc_key_bytes(int kind)
+{
+    return sc_listed(kind) ? sc_slot_cap(kind) : sc_indexed(kind) ? 256 : 0;
 }
 
 static inline size_t sc_slots_offset(int kind)
@@ -48,20 +54,39 @@ static inline size_t sc_node_size(int kind)
                            : sc_slots_offset(kind) + sc_slot_cap(kind) * sizeof(sc_slot);
 }
 
+static inline sc_slot *sc_slots_of_kind(const sc_node *n, int kind)
+{
+    return (sc_slot *)((char *)(uintptr_t)n + sc_slots_offset(kind));
+}
+
 static inline sc_slot *sc_slots(const sc_node *n)
 {
-    return (sc_slot *)((char *)(uintptr_t)n + sc_slots_offset(n->kind));
+    return sc_slots_of_kind(n, n->kind);
 }
 
 /* ---------------------------------------------------------------- words */
 
-/* A child word is 0 (no child), a node pointer (low bit 0), or an inline
- * leaf (low bit 1): the address bytes [from, len) of the one address below,
- * in bits 8.. of the word, where `from` is the first byte the slot's
- * position does not fix (2 in the top, depth + 1 in a node).  Up to 7 bytes
- * fit, so every IPv4 leaf and every IPv6 leaf below byte 8 is inline. */
+/* A child word is 0 (no child), a node, or an inline leaf.
+ *  - An inline leaf (low bit 1) holds the address bytes [from, len) of the
+ *    one address below in bits 8.., where `from` is the first byte the
+ *    slot's position does not fix (2 in the top, depth + 1 in a node).  Up
+ *    to 7 bytes fit: every IPv4 leaf, every IPv6 leaf below byte 8.
+ *  - A node word (low bit 0) holds the node's address in bits 0..47 (user
+ *    addresses on x86-64 and arm64 fit; sc_node_new refuses any other), its
+ *    depth in bits 48..55 and its kind in bits 56..63, so that a count reads
+ *    the node's slot without first reading the node's header line. */
+#define SC_WORD_ADDR_BITS 48
 static inline bool sc_is_inline(uintptr_t w) { return w & 1; }
-static inline sc_node *sc_node_of(uintptr_t w) { return (sc_node *)w; }
+static inline sc_node *sc_node_of(uintptr_t w)
+{
+    return (sc_node *)(w & (((uintptr_t)1 << SC_WORD_ADDR_BITS) - 1));
+}
+static inline unsigned sc_word_depth(uintptr_t w) { return (unsigned)(w >> 48) & 0xFF; }
+static inline int sc_word_kind(uintptr_t w) { return (int)(w >> 56); }
+static inline uintptr_t sc_node_word(const sc_node *n)
+{
+    return (uintptr_t)n | (uintptr_t)n->depth << 48 | (uintptr_t)n->kind << 56;
+}
 
 static inline bool sc_fits_inline(unsigned from, unsigned len) { return len - from <= 7; }
 
@@ -106,8 +131,8 @@ static inline unsigned sc_entries(const sc_node *n)
 
 static inline uint8_t sc_key_at(const sc_node *n, unsigned i)
 {
-    /* relaxed: N4/N16 keys below n are immutable once published, and n's
-     * acquire ordered them; N48 index bytes are read with sc_index_at. */
+    /* relaxed: listed keys below n are immutable once published, and n's
+     * acquire ordered them; index bytes are read with sc_index_at. */
     return atomic_load_explicit(&n->keys[i], memory_order_relaxed);
 }
 
@@ -118,14 +143,16 @@ static inline unsigned sc_index_at(const sc_node *n, unsigned b)
     return atomic_load_explicit(&n->keys[b], memory_order_acquire);
 }
 
-/* The slot for key byte b, or NULL when the node has no such child. */
-static inline sc_slot *sc_find(const sc_node *n, uint8_t b)
+/* The slot for key byte b in a node of `kind`, or NULL when it has no such
+ * child. */
+static inline sc_slot *sc_find_in(const sc_node *n, int kind, uint8_t b)
 {
-    sc_slot *s = sc_slots(n);
-    switch (n->kind) {
+    sc_slot *s = sc_slots_of_kind(n, kind);
+    switch (kind) {
     case SC_N256:
         return sc_child_of(&s[b]) ? &s[b] : NULL;
-    case SC_N48: {
+    case SC_N48:
+    case SC_N128: {
         unsigned i = sc_index_at(n, b);
         return i ? &s[i - 1] : NULL;
     }
@@ -136,6 +163,11 @@ static inline sc_slot *sc_find(const sc_node *n, uint8_t b)
         return NULL;
     }
     }
+}
+
+static inline sc_slot *sc_find(const sc_node *n, uint8_t b)
+{
+    return sc_find_in(n, n->kind, b);
 }
 
 /* ---------------------------------------------------------------- memory

@@ -2,9 +2,14 @@
  * sc_fast_table.c: the fast implementation's table: a tree per (service,
  * family), made on first use, and the shard locks.
  *
- * A shard is one /16 of one tree.  Opens and closes of a shard take its lock
- * (a striped array of cache-line-sized mutexes: shards of different /16s
- * land on different locks, there is no global one); counts take none.
+ * A shard is one /16 of one tree.  Opens and closes of a shard take its lock,
+ * a word in the shard's top slot (there is no global lock); counts take
+ * none.  Every open and close writes the top slot's counter anyway, so two
+ * threads in one /16 contend on that line whatever the locking; the lock on
+ * the same line costs no further miss, and a shared (reader-writer) lock for
+ * updates on existing paths would add an RMW on that line and buy nothing.
+ * It spins briefly, then yields: critical sections are a walk of at most 15
+ * nodes and one allocation.
  * Trees are published with a compare-and-swap, so two threads opening the
  * first sessions of a service at once both end up in the same tree.
  *
@@ -16,6 +21,7 @@
  * not inlined (_LGPL_SOURCE): the inline versions touch liburcu's per-thread
  * reader at an address UBSan reports as misaligned, a liburcu quirk.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu/urcu-bp.h>
@@ -23,7 +29,7 @@
 #include "sc_fast.h"
 #include "sc_tsan.h"
 
-static size_t top_bytes(void) { return SC_TOP_SLOTS * sizeof(sc_slot); }
+static size_t top_bytes(void) { return SC_TOP_SLOTS * sizeof(sc_top_slot); }
 static size_t stripes_bytes(const sc_fast_table *t)
 {
     return t->nstripes * sizeof(sc_short_stripe);
@@ -41,16 +47,11 @@ static sc_status fast_table_new(size_t n_services, sc_table **out)
     memset(t, 0, sizeof *t);
     t->nstripes = sc_stripe_count();
     t->trees = calloc(n_services * 2, sizeof *t->trees);
-    t->locks = aligned_alloc(SC_CACHE_LINE, SC_SHARD_LOCKS * sizeof *t->locks);
-    if (!t->trees || !t->locks) {
-        free(t->trees);
-        free(t->locks);
+    if (!t->trees) {
         free(t);
         return SC_E_NOMEM;
     }
-    for (unsigned i = 0; i < SC_SHARD_LOCKS; i++) pthread_mutex_init(&t->locks[i].m, NULL);
-    sc_bytes_add(t, (int64_t)(sizeof *t + n_services * 2 * sizeof *t->trees +
-                              SC_SHARD_LOCKS * sizeof *t->locks));
+    sc_bytes_add(t, (int64_t)(sizeof *t + n_services * 2 * sizeof *t->trees));
     *out = &t->hdr;
     return SC_OK;
 }
@@ -60,7 +61,7 @@ static sc_status fast_table_new(size_t n_services, sc_table **out)
 static void tree_free(sc_fast_table *t, sc_tree *tree)
 {
     for (unsigned i = 0; i < SC_TOP_SLOTS; i++)
-        sc_trie_destroy(t, atomic_load_explicit(&tree->top[i].child, memory_order_relaxed));
+        sc_trie_destroy(t, atomic_load_explicit(&tree->top[i].slot.child, memory_order_relaxed));
     sc_unmap(t, tree->top, top_bytes());
     sc_unmap(t, tree->stripes, stripes_bytes(t));
     free(tree);
@@ -75,8 +76,6 @@ static void fast_table_free(sc_table *tab)
         sc_tree *tree = atomic_load_explicit(&t->trees[i], memory_order_relaxed);
         if (tree) tree_free(t, tree);
     }
-    for (unsigned i = 0; i < SC_SHARD_LOCKS; i++) pthread_mutex_destroy(&t->locks[i].m);
-    free(t->locks);
     free(t->trees);
     free(t);
 }
@@ -99,7 +98,6 @@ static sc_tree *tree_make(sc_fast_table *t, int family, sc_service svc)
     tree = calloc(1, sizeof *tree);
     if (!tree) return NULL;
     tree->addr_bytes = sc_family_bytes(family);
-    tree->id = svc * 2u + (family == SC_INET6);
     tree->top = sc_map(t, top_bytes());
     tree->stripes = sc_map(t, stripes_bytes(t));
     sc_tree *seen = NULL;
@@ -120,9 +118,35 @@ static unsigned top_index(const uint8_t *addr)
     return (unsigned)addr[0] << 8 | addr[1];
 }
 
-static pthread_mutex_t *shard_lock(sc_fast_table *t, const sc_tree *tree, unsigned idx)
+static void cpu_relax(void)
 {
-    return &t->locks[(idx + tree->id * 2654435761u) & (SC_SHARD_LOCKS - 1)].m;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void shard_lock(_Atomic uint32_t *lock)
+{
+    for (unsigned spins = 0;; spins++) {
+        uint32_t free_word = 0;
+        /* acquire: pairs with shard_unlock's release, so the last holder's
+         * writes to this shard are seen; the relaxed peek keeps waiters
+         * from bouncing the line with failed RMWs. */
+        if (atomic_load_explicit(lock, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(lock, &free_word, 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        if (spins < 100) cpu_relax();
+        else sched_yield();   /* the holder may be preempted */
+    }
+}
+
+static void shard_unlock(_Atomic uint32_t *lock)
+{
+    /* release: this shard's writes happen before the next holder's. */
+    atomic_store_explicit(lock, 0, memory_order_release);
 }
 
 typedef sc_status (*trie_update)(sc_fast_table *, sc_slot *, const uint8_t *, unsigned);
@@ -130,12 +154,11 @@ typedef sc_status (*trie_update)(sc_fast_table *, sc_slot *, const uint8_t *, un
 static sc_status update(sc_fast_table *t, sc_tree *tree, const uint8_t *addr, trie_update fn,
                         int delta)
 {
-    unsigned idx = top_index(addr);
-    pthread_mutex_t *lock = shard_lock(t, tree, idx);
-    pthread_mutex_lock(lock);
-    sc_status st = fn(t, &tree->top[idx], addr, tree->addr_bytes);
+    sc_top_slot *top = &tree->top[top_index(addr)];
+    shard_lock(&top->lock);
+    sc_status st = fn(t, &top->slot, addr, tree->addr_bytes);
     if (st == SC_OK) sc_short_add(t, tree, addr, delta);
-    pthread_mutex_unlock(lock);
+    shard_unlock(&top->lock);
     return st;
 }
 
@@ -162,7 +185,7 @@ static uint64_t fast_count(const sc_table *tab, const sc_prefix *prefix, sc_serv
     if (!tree) return 0;
     const uint8_t *a = prefix->addr.bytes;
     if (prefix->len < SC_TOP_BITS) return sc_short_count(t, tree, a, prefix->len);
-    const sc_slot *top = &tree->top[top_index(a)];
+    const sc_slot *top = &tree->top[top_index(a)].slot;
     /* relaxed: one counter's value, as in the trie. */
     if (prefix->len == SC_TOP_BITS) return atomic_load_explicit(&top->count, memory_order_relaxed);
     urcu_bp_read_lock();

@@ -26,21 +26,25 @@
  * address's remaining bytes inline (up to 7: every IPv4 leaf) or points to
  * a LEAF node (IPv6 leaves near the top) whose key is the whole address;
  * either way the slot's count is that address's number of sessions.
- * Node kinds: N4 and N16 (unsorted keys and their slots), N48 (an index
- * of 256 bytes into 48 slots), N256 (a slot per byte value), LEAF.
+ * Node kinds, each grown into the next when full: N2, N4 and N16 list
+ * their keys (unsorted) beside their slots; N48 and N128 index 256 key
+ * bytes into their slots; N256 has a slot per byte value; LEAF has none.
+ * (N2 is the common shape where two addresses part; N128 holds the ~115
+ * third bytes a /16 of 10M random IPv4 sessions has, at half an N256.)
  *
  * INVARIANTS (under the shard lock, between operations)
  *  - a slot's count is the sum of its child's slot counts (a leaf: the
- *    sessions at its address);
- *  - a slot with a zero count has no child, and an internal node has at
- *    least two children, except after an allocation failure in close, which
- *    may leave an emptied leaf (or a one-child node) in place: counts stay
- *    exact, and the next close that empties an ancestor prunes it;
- *  - entries of N4/N16 below n, and N48 slots named by the index, are
- *    immutable once published: added by filling the slot, then publishing n
- *    or the index byte (release); removed only by copying the node.  N256
- *    adds and removes in place (a zero count, then a zero child).
- *
+ *    sessions at its address), and a slot with a zero count has no child;
+ *  - an internal node has at least two children, except after an
+ *    allocation failure in close, which may leave a one-child node: counts
+ *    stay exact, and it goes when its last child does;
+ *  - slots are filled in order and never given to another key: a listed
+ *    entry or an index byte, once published (release, after the slot is
+ *    filled), names its key's slot for the node's life.  Removing a child
+ *    empties its slot in place (a zero count, then a zero child word); the
+ *    same key may refill it later.  A node is copied only to grow, to drop
+ *    its emptied slots when full, or to shrink to half of a smaller kind.
+
  * COUNTING a prefix of length L walks from the top slot: at each node it
  * checks the compressed key bytes against the prefix (up to L bits); when L
  * ends at or before the node's depth, the answer is the count of the slot it
@@ -76,6 +80,10 @@ sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *
 {
     size_t size = sc_node_size(kind);
     sc_node *n = calloc(1, size);
+    if (n && (uintptr_t)n >> SC_WORD_ADDR_BITS) {   /* cannot be named by a child word */
+        free(n);
+        n = NULL;
+    }
     if (!n) return NULL;
     n->kind = (uint8_t)kind;
     n->depth = (uint8_t)depth;
@@ -110,7 +118,7 @@ void sc_subtree_release(sc_fast_table *t, uintptr_t w, bool now)
     sc_node *n = sc_node_of(w);
     sc_slot *s = sc_slots(n);
     for (unsigned i = 0; i < sc_slot_cap(n->kind); i++) {
-        /* Slots past n (N4/N16/N48) are zero: calloc, and never reused. */
+        /* Slots past n (listed, indexed) are zero: calloc, never reused. */
         uintptr_t c = sc_child_of(&s[i]);
         if (c) sc_subtree_release(t, c, now);
     }
@@ -145,15 +153,15 @@ static bool inline_match(uintptr_t w, const uint8_t *q, unsigned from, unsigned 
 }
 
 /* Sum of the children whose key byte shares b's first `bits` bits (1..7). */
-static uint64_t sum_run(const sc_node *n, uint8_t b, unsigned bits)
+static uint64_t sum_run(const sc_node *n, int kind, uint8_t b, unsigned bits)
 {
     uint8_t mask = (uint8_t)(0xFF00u >> bits);
     unsigned lo = b & mask, hi = lo | (uint8_t)~mask;
-    const sc_slot *s = sc_slots(n);
+    const sc_slot *s = sc_slots_of_kind(n, kind);
     uint64_t sum = 0;
-    if (n->kind == SC_N256) {
+    if (kind == SC_N256) {
         for (unsigned k = lo; k <= hi; k++) sum += sc_count_of(&s[k]);
-    } else if (n->kind == SC_N48) {
+    } else if (sc_indexed(kind)) {
         for (unsigned k = lo; k <= hi; k++) {
             unsigned i = sc_index_at(n, k);
             if (i) sum += sc_count_of(&s[i - 1]);
@@ -174,14 +182,16 @@ uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len)
         uintptr_t w = sc_child_of(s);
         if (!w) return 0;
         if (sc_is_inline(w)) return inline_match(w, q, from, len) ? sc_count_of(s) : 0;
+        /* The word names the node's depth and kind: its header line is read
+         * only when compressed key bytes must be checked. */
         const sc_node *n = sc_node_of(w);
-        unsigned edge = n->depth * 8u;
+        unsigned depth = sc_word_depth(w), edge = depth * 8u;
         if (!bits_match(n->key, q, from, len < edge ? len : edge)) return 0;
         if (len <= edge) return sc_count_of(s);
-        if (len < edge + 8) return sum_run(n, q[n->depth], len - edge);
-        s = sc_find(n, q[n->depth]);
+        if (len < edge + 8) return sum_run(n, sc_word_kind(w), q[depth], len - edge);
+        s = sc_find_in(n, sc_word_kind(w), q[depth]);
         if (!s) return 0;
         if (len == edge + 8) return sc_count_of(s);
-        from = n->depth + 1u;
+        from = depth + 1u;
     }
 }

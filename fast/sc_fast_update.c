@@ -8,7 +8,7 @@
  *   open:  add one to every count on the path, then, when the address is
  *          new, hang a leaf where the path ends: in an empty top slot, in a
  *          node that lacks the branch (growing it when full), or under a new
- *          N4 where the address parts from a compressed key (a split);
+ *          N2 where the address parts from a compressed key (a split);
  *   close: take one from every count on the path; the shallowest slot that
  *          reaches zero loses its subtree, and a node left with one child
  *          gives its place to that child (path compression restored).
@@ -75,7 +75,7 @@ static void walk(sc_slot *top_slot, const uint8_t *addr, unsigned alen, sc_path 
         if (j < depth || is_leaf(w)) return;
         sc_node *n = sc_node_of(w);
         sc_slot *s = sc_find(n, addr[depth]);
-        if (!s) return;
+        if (!s || !sc_child_of(s)) return;   /* absent, or an emptied slot */
         p->holder[p->len] = n;
         p->from[p->len] = depth + 1;
         p->slot[p->len++] = s;
@@ -86,7 +86,8 @@ static void walk(sc_slot *top_slot, const uint8_t *addr, unsigned alen, sc_path 
 static uintptr_t make_leaf(sc_fast_table *t, const uint8_t *addr, unsigned from, unsigned alen)
 {
     if (sc_fits_inline(from, alen)) return sc_inline_leaf(addr, from, alen);
-    return (uintptr_t)sc_node_new(t, SC_LEAF, alen, addr);
+    sc_node *n = sc_node_new(t, SC_LEAF, alen, addr);
+    return n ? sc_node_word(n) : 0;
 }
 
 /* The whole address of an inline leaf that sits where `prefix` fixes bytes
@@ -111,39 +112,41 @@ static uintptr_t rehome(sc_fast_table *t, uintptr_t w, const uint8_t *prefix, un
     return make_leaf(t, a, to, alen);
 }
 
-static int grown_kind(int kind)
-{
-    return kind == SC_N4 ? SC_N16 : kind == SC_N16 ? SC_N48 : SC_N256;
-}
-
+/* The smallest kind that holds `children`. */
 static int kind_for(unsigned children)
 {
-    return children <= 4 ? SC_N4 : children <= 16 ? SC_N16 : children <= 48 ? SC_N48 : SC_N256;
+    int kind = SC_N2;
+    while (sc_slot_cap(kind) < children) kind++;
+    return kind;
 }
 
-static bool node_full(const sc_node *n)
+/* True when `b` has neither an emptied slot to revive nor room to append. */
+static bool no_room(const sc_node *n, uint8_t b)
 {
-    return n->kind != SC_N256 && held_entries(n) == sc_slot_cap(n->kind);
+    return n->kind != SC_N256 && !sc_find(n, b) && held_entries(n) == sc_slot_cap(n->kind);
 }
 
-/* Appends (b, count, child) to a node with room. */
+/* Adds (b, count, child) to a node with room: in b's emptied slot if it has
+ * one (a reader may be looking at it: it reads a zero count, then the
+ * count, never another key's), else in the next unused slot. */
 static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
 {
-    sc_slot *s = sc_slots(n);
-    unsigned i = held_entries(n);
-    if (n->kind == SC_N256) {
-        count_set(&s[b], count);
-        sc_slot_link(&s[b], child);
-        /* relaxed: readers never look at an N256's n. */
-        atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_relaxed);
+    n->children++;
+    sc_slot *s = n->kind == SC_N256 ? &sc_slots(n)[b] : sc_find(n, b);
+    if (s) {
+        count_set(s, count);
+        sc_slot_link(s, child);
         return;
     }
-    count_set(&s[i], count);
+    unsigned i = held_entries(n);
+    s = &sc_slots(n)[i];
+    count_set(s, count);
     /* relaxed: the entry is published by the release store below. */
-    atomic_store_explicit(&s[i].child, child, memory_order_relaxed);
-    if (n->kind == SC_N48) {
+    atomic_store_explicit(&s->child, child, memory_order_relaxed);
+    if (sc_indexed(n->kind)) {
         /* release: the slot is complete before the index names it. */
         atomic_store_explicit(&n->keys[b], (uint8_t)(i + 1), memory_order_release);
+        /* relaxed: readers of indexed kinds never look at n. */
         atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_relaxed);
         return;
     }
@@ -160,14 +163,14 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
         for (unsigned k_ = 0; k_ < 256; k_++) {                                           \
             sc_slot *slot = NULL;                                                         \
             if ((n)->kind == SC_N256) slot = &s_[k_];                                     \
-            else if ((n)->kind == SC_N48) {                                               \
+            else if (sc_indexed((n)->kind)) {                                             \
                 unsigned i_ = sc_index_at(n, k_);                                         \
                 slot = i_ ? &s_[i_ - 1] : NULL;                                           \
             } else if (k_ < held_entries(n)) slot = &s_[k_];                              \
             else break;                                                                   \
             uintptr_t word = slot ? sc_child_of(slot) : 0;                                \
             if (!word) continue;                                                          \
-            uint8_t key = ((n)->kind >= SC_N48) ? (uint8_t)k_ : sc_key_at(n, k_);         \
+            uint8_t key = sc_listed((n)->kind) ? sc_key_at(n, k_) : (uint8_t)k_;          \
             body;                                                                         \
         }                                                                                 \
     } while (0)
@@ -188,18 +191,20 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
     unsigned last = p.len - 1;
     bool same = p.end && is_leaf(p.end) && p.mismatch == alen;
     bool split = p.end && !same && p.mismatch < end_depth(p.end, alen);
-    bool grow = p.end && !same && !split && node_full(sc_node_of(p.end));
+    bool grow = p.end && !same && !split &&
+                no_room(sc_node_of(p.end), addr[end_depth(p.end, alen)]);
     unsigned leaf_from = !p.end ? p.from[last] : split ? p.mismatch + 1 : end_depth(p.end, alen) + 1;
     uintptr_t leaf = 0, old = p.end;
     sc_node *fresh = NULL;
     /* Allocate first, so that running out of memory changes nothing. */
     if (!same && !(leaf = make_leaf(t, addr, leaf_from, alen))) return SC_E_NOMEM;
     if (split) {
-        fresh = sc_node_new(t, SC_N4, p.mismatch, addr);
+        fresh = sc_node_new(t, SC_N2, p.mismatch, addr);
         old = rehome(t, p.end, addr, p.from[last], p.mismatch + 1, alen);
     } else if (grow) {
         sc_node *n = sc_node_of(p.end);
-        fresh = sc_node_new(t, grown_kind(n->kind), n->depth, n->key);
+        /* The next kind up, or the same one without its emptied slots. */
+        fresh = sc_node_new(t, kind_for(n->children + 1u), n->depth, n->key);
     }
     if ((split || grow) && !fresh) {
         sc_subtree_release(t, leaf, true);
@@ -213,13 +218,13 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
     } else if (split) {
         add_entry(fresh, end_byte(p.end, p.from[last], p.mismatch), sc_count_of(slot) - 1, old);
         add_entry(fresh, addr[p.mismatch], 1, leaf);
-        sc_slot_link(slot, (uintptr_t)fresh);
+        sc_slot_link(slot, sc_node_word(fresh));
     } else {
         sc_node *n = sc_node_of(p.end);
         if (grow) {
             copy_entries(n, fresh, -1);
             add_entry(fresh, addr[n->depth], 1, leaf);
-            sc_slot_link(slot, (uintptr_t)fresh);
+            sc_slot_link(slot, sc_node_word(fresh));
             sc_node_retire(t, n);
         } else {
             add_entry(n, addr[n->depth], 1, leaf);
@@ -249,25 +254,33 @@ static bool collapse(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *h
     return true;
 }
 
-/* Unlinks the holder's emptied child `b`.  Returns
- * false when out of memory: the emptied child stays, with a zero count. */
-static bool remove_child(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *holder,
-                         uint8_t b, unsigned alen)
+/* A copy of the holder without `b`, in the smallest kind that fits, once
+ * it has fallen to half of the next smaller kind (hysteresis, so that
+ * churn around a size never copies). */
+static bool shrink(sc_fast_table *t, sc_slot *up, sc_node *holder, uint8_t b)
 {
-    unsigned left = held_entries(holder) - 1u;
-    if (left == 1) return collapse(t, up, up_from, holder, b, alen);
-    if (holder->kind == SC_N256 && left > 40) {
-        sc_slot *s = &sc_slots(holder)[b];
-        sc_slot_link(s, 0);   /* its count is already zero */
-        atomic_store_explicit(&holder->n, (uint16_t)left, memory_order_relaxed); /* writer-only */
-        return true;
-    }
+    unsigned left = holder->children - 1u;
+    if (holder->kind <= SC_N4 || left > sc_slot_cap(holder->kind - 1) / 2) return false;
     sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, holder->key);
     if (!fresh) return false;
     copy_entries(holder, fresh, b);
-    sc_slot_link(up, (uintptr_t)fresh);
+    sc_slot_link(up, sc_node_word(fresh));
     sc_node_retire(t, holder);
     return true;
+}
+
+/* Unlinks the holder's emptied child `b`: the last other child moves up, a
+ * node well below its kind's size is copied smaller, and otherwise b's slot
+ * is emptied in place (also the fallback when memory runs out: a one-child
+ * node is still a correct one). */
+static void remove_child(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *holder,
+                         uint8_t b, unsigned alen)
+{
+    if (holder->children == 2 && collapse(t, up, up_from, holder, b, alen)) return;
+    if (shrink(t, up, holder, b)) return;
+    sc_slot *s = holder->kind == SC_N256 ? &sc_slots(holder)[b] : sc_find(holder, b);
+    sc_slot_link(s, 0);   /* its count is already zero */
+    holder->children--;
 }
 
 sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
@@ -288,8 +301,7 @@ sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr
         sc_slot_link(p.slot[0], 0);
     } else {
         sc_node *holder = p.holder[k];
-        if (!remove_child(t, p.slot[k - 1], p.from[k - 1], holder, addr[holder->depth], alen))
-            return SC_OK;
+        remove_child(t, p.slot[k - 1], p.from[k - 1], holder, addr[holder->depth], alen);
     }
     sc_subtree_release(t, gone, false);
     return SC_OK;

@@ -4,7 +4,7 @@
  *
  * Random op sequences (test_diff) rarely fill one node to 256 children or
  * empty it again in a chosen order; these sequences do: a node grows
- * N4 -> N16 -> N48 -> N256 and shrinks back, a compressed path is split
+ * N2 -> N4 -> N16 -> N48 -> N128 -> N256 and shrinks back, a compressed path is split
  * and restored, and IPv6 leaves move between inline words and LEAF nodes
  * as their parents come and go.  After each phase the table's bytes must
  * return to what they were before it.
@@ -105,7 +105,7 @@ out:
 
 static void test_node_grows_through_every_kind_and_shrinks_back(void)
 {
-    static const unsigned sizes[] = {2, 4, 5, 16, 17, 48, 49, 60, 200, 256};
+    static const unsigned sizes[] = {2, 3, 4, 5, 16, 17, 48, 49, 128, 129, 200, 256};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         fill_and_empty_one_node(sizes[i], 1, false);
         fill_and_empty_one_node(sizes[i], 1, true);
