@@ -6,6 +6,10 @@
 #   <libdir>/pkgconfig/sesscount.pc    pkg-config (--static adds liburcu-bp and pthreads)
 #   <libdir>/cmake/sesscount/          find_package(sesscount) config, version and targets
 #
+# With SC_BUILD_LUA, lua/CMakeLists.txt adds its own rules: include/sesscount_lua.h,
+# <libdir>/libsesscount_lua.a (exported here as sesscount::sesscount_lua) and
+# <SC_LUA_CMOD_DIR>/msys/audit.so (install component `lua`).
+#
 # Both libraries are built from $<TARGET_OBJECTS:sesscount_objs>: they take
 # the objects, not a link to the OBJECT library, so sesscount_objs never
 # appears in the exported link interface and is not installed.  What the
