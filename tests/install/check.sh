@@ -45,6 +45,19 @@ for f in "$prefix/include/sesscount.h" "$libdir/libsesscount.so" "$libdir/libses
          "$libdir/cmake/sesscount/sesscountTargets.cmake"; do
     [[ -e $f ]] || { echo "install check: missing $f" >&2; exit 1; }
 done
+# The Lua module, when the build has it: header, host library, and the
+# module where `require('msys.audit')` finds it under the prefix.
+if grep -q '^SC_BUILD_LUA:BOOL=ON' "$build/CMakeCache.txt"; then
+    for f in "$prefix/include/sesscount_lua.h" "$libdir/libsesscount_lua.a"; do
+        [[ -e $f ]] || { echo "install check: missing $f" >&2; exit 1; }
+    done
+    module=$(find "$prefix" -path '*/msys/audit.so' -print -quit)
+    [[ -n $module ]] || { echo "install check: no msys/audit.so under $prefix" >&2; exit 1; }
+    if command -v lua5.4 >/dev/null; then
+        LUA_CPATH_5_4="$(dirname "$(dirname "$module")")/?.so;;" lua5.4 -e \
+            "local a = require('msys.audit'); assert(a.cidr('192.0.2.77/24') == '192.0.2.0/24')"
+    fi
+fi
 # The internal OBJECT library must not be part of the exported package.
 if grep -q sesscount_objs "$libdir"/cmake/sesscount/*.cmake; then
     echo "install check: sesscount_objs leaks into the exported targets" >&2
