@@ -243,7 +243,8 @@ SC_API sc_status sc_table_service(const sc_table *table, const char *name, size_
                                   sc_service *out);
 
 /* Opens one session of `service` from `addr` (sessions may share an
- * address).  An IPv4-mapped IPv6 address is counted as IPv4.
+ * address).  An IPv4-mapped IPv6 address (a sockaddr_in6 copied as is) is
+ * the IPv4 address it maps.
  * Errors: SC_E_INVALID (NULL, bad family, service id out of range),
  * SC_E_NOMEM; on error nothing changed.
  * Thread-safe, concurrently with every other call on the table.
@@ -259,11 +260,15 @@ SC_API sc_status sc_open(sc_table *table, const sc_addr *addr, sc_service servic
 SC_API sc_status sc_close(sc_table *table, const sc_addr *addr, sc_service service);
 
 /* Counts the open sessions of `service` whose address lies inside `prefix`.
- * IPv4 sessions are counted by IPv4 prefixes only, IPv6 by IPv6 only.
+ * IPv4 sessions are counted by IPv4 prefixes only, IPv6 by IPv6 only; an
+ * IPv4-mapped IPv6 prefix of length 96 or more is the IPv4 prefix of length
+ * len - 96 (as the parser makes it).  The prefix's host bits must be clear
+ * (sc_prefix_make and the parser clear them).
  * Exact at quiescence; during concurrent updates the result lies between
  * (value before - closes running) and (value before + opens running), and
  * is never negative.
- * Errors: SC_E_INVALID (NULL, bad prefix, service id out of range).
+ * Errors: SC_E_INVALID (NULL, bad family, length out of range, host bits
+ * set, service id out of range).
  * Thread-safe; never blocks, never allocates.  fast: O(1) (at most 16
  * dependent loads); ref: O(sessions). */
 SC_API sc_status sc_count(const sc_table *table, const sc_prefix *prefix, sc_service service,
