@@ -36,12 +36,25 @@ static void clear_host_bits(uint8_t *bytes, unsigned len)
     }
 }
 
+static uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];   /* compilers make this one load */
+    return v;
+}
+
+/* Bits [0, len) of a 64-bit half that starts at bit `at`. */
+static uint64_t net_mask(unsigned len, unsigned at)
+{
+    if (len <= at) return 0;
+    return len - at >= 64 ? ~(uint64_t)0 : ~(uint64_t)0 << (64 - (len - at));
+}
+
 bool sc_host_bits_clear(const uint8_t *bytes, unsigned len)
 {
-    uint8_t copy[16];
-    memcpy(copy, bytes, 16);
-    clear_host_bits(copy, len);
-    return memcmp(copy, bytes, 16) == 0;
+    /* On every count: two words, not a byte loop. */
+    return (load_be64(bytes) & ~net_mask(len, 0)) == 0 &&
+           (load_be64(bytes + 8) & ~net_mask(len, 64)) == 0;
 }
 
 void sc_prefix_finish(const sc_addr *addr, unsigned len, sc_prefix *out)

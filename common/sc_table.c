@@ -73,7 +73,8 @@ static bool normal_prefix(const sc_prefix *in, sc_prefix *out)
     unsigned nb = sc_family_bytes(in->addr.family);
     if (nb == 0 || in->len > nb * 8 || !sc_host_bits_clear(in->addr.bytes, in->len)) return false;
     if (nb == 4 && memcmp(in->addr.bytes + 4, zero, 12) != 0) return false;
-    sc_prefix_finish(&in->addr, in->len, out);
+    if (nb == 16 && in->len >= 96) sc_prefix_finish(&in->addr, in->len, out); /* maybe mapped */
+    else *out = *in;
     return true;
 }
 
