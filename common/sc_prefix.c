@@ -27,20 +27,22 @@ void sc_addr_unmap(sc_addr *addr)
     addr->family = SC_INET4;
 }
 
-static void clear_host_bits(uint8_t *bytes, unsigned len)
-{
-    for (unsigned i = 0; i < 16; i++) {
-        unsigned lo = i * 8;
-        if (len >= lo + 8) continue;
-        bytes[i] = len <= lo ? 0 : (uint8_t)(bytes[i] & (0xFF00u >> (len - lo)));
-    }
-}
-
 static uint64_t load_be64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | p[i];   /* compilers make this one load */
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
+}
+
+static void store_be64(uint8_t *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(p, &v, 8);
 }
 
 /* Bits [0, len) of a 64-bit half that starts at bit `at`. */
@@ -48,6 +50,12 @@ static uint64_t net_mask(unsigned len, unsigned at)
 {
     if (len <= at) return 0;
     return len - at >= 64 ? ~(uint64_t)0 : ~(uint64_t)0 << (64 - (len - at));
+}
+
+static void clear_host_bits(uint8_t *bytes, unsigned len)
+{
+    store_be64(bytes, load_be64(bytes) & net_mask(len, 0));
+    store_be64(bytes + 8, load_be64(bytes + 8) & net_mask(len, 64));
 }
 
 bool sc_host_bits_clear(const uint8_t *bytes, unsigned len)
