@@ -121,11 +121,14 @@ static sc_status parse_group(cursor *c, unsigned *value, int *ndigits)
     return SC_OK;
 }
 
-/* An IPv4 tail in the last 32 bits, starting at `start`. */
+/* An IPv4 tail in the last 32 bits, starting at `start`; c->i is at the
+ * '.' that revealed it.  It must come after exactly six groups (or at most
+ * five and a "::"): anywhere else the '.' is the first impossible byte.
+ * Its octets are then read as IPv4 from `start`. */
 static sc_status parse_v6_tail(cursor *c, size_t start, bool bracketed, uint16_t *g, int *ng,
                                int dc)
 {
-    if (*ng + 2 > (dc >= 0 ? 7 : 8)) return v6_fail(c, "misplaced dotted IPv4 tail", start);
+    if (dc >= 0 ? *ng + 2 > 7 : *ng != 6) return v6_fail(c, "misplaced dotted IPv4 tail", c->i);
     c->i = start;
     uint8_t b[4];
     sc_status st = parse_v4(c, bracketed, b);

@@ -121,8 +121,10 @@ typedef enum sc_parse_code {
 /* Where and why a text was refused.  `reason` is a static lowercase phrase
  * ("octet out of range"); `offset` is the byte offset into the input of the
  * first byte that no valid input could have there (the length of the input
- * when it ended too soon).  A form recognised as a whole (a zone id, a
- * netmask, brackets) is reported where that form begins. */
+ * when it ended too soon).  A form recognised as a whole is reported where
+ * it begins: a netmask at the mask's first byte, brackets around an IPv4
+ * address at the '[', and the octets of an IPv4 tail of an IPv6 address
+ * (recognised at its first '.') as IPv4 read from the tail's first byte. */
 typedef struct sc_error {
     sc_parse_code code;
     const char *reason;

@@ -259,8 +259,11 @@ static const struct error_row {
     {"1::2:", 0, NULL, SC_PARSE_V6_SYNTAX, 5, "address ends with ':'"},
     {"1:2:3:4:5:6:7", 0, NULL, SC_PARSE_V6_SYNTAX, 13, "too few IPv6 groups"},
     {"1:2", 0, NULL, SC_PARSE_V6_SYNTAX, 3, "too few IPv6 groups"},
-    {"1:2:3:4:5:6:7:1.2.3.4", 0, NULL, SC_PARSE_V6_SYNTAX, 14, "misplaced dotted IPv4 tail"},
-    {"1.2.3.4::", 0, NULL, SC_PARSE_V6_SYNTAX, 7, NULL},
+    /* a tail after the wrong number of groups: the '.' is the first impossible byte */
+    {"1:2:3:4:5:6:7:1.2.3.4", 0, NULL, SC_PARSE_V6_SYNTAX, 15, "misplaced dotted IPv4 tail"},
+    {"1.2.3.4::", 0, NULL, SC_PARSE_V6_SYNTAX, 1, "misplaced dotted IPv4 tail"},
+    {"1:2:3:1.2.3.4", 0, NULL, SC_PARSE_V6_SYNTAX, 7, "misplaced dotted IPv4 tail"},
+    {"1:2:3:4:5:6::1.2.3.4", 0, NULL, SC_PARSE_V6_SYNTAX, 14, "misplaced dotted IPv4 tail"},
     {"::1.2.3.4:5", 0, NULL, SC_PARSE_V6_SYNTAX, 9, NULL},
     {"2001:db8::g", 0, NULL, SC_PARSE_V6_SYNTAX, 10, NULL},
     {"2001:dg8::1", 0, NULL, SC_PARSE_V6_SYNTAX, 6, NULL},
