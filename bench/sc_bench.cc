@@ -978,6 +978,16 @@ static size_t count_selected(const std::string &filter)
 
 }  // namespace scb
 
+// The host decides how its allocator backs memory: this one asks jemalloc
+// (linked into the benchmark, never into the library) for transparent huge
+// pages, which this machine grants only on request (THP "madvise"), so that
+// trie nodes sit on 2 MiB pages like the table's top and limit/dram_miss's
+// buffer.  Without jemalloc the symbol is unused.
+extern "C" {
+extern const char *malloc_conf;
+const char *malloc_conf = "thp:always,metadata_thp:auto";
+}
+
 int main(int argc, char **argv)
 {
     using namespace scb;
