@@ -25,6 +25,26 @@ const char *sc_strerror(sc_status status)
     return "unknown status";
 }
 
+static const char *const status_names[] = {
+    [SC_OK] = "SC_OK",
+    [SC_E_PARSE] = "SC_E_PARSE",
+    [SC_E_INVALID] = "SC_E_INVALID",
+    [SC_E_NO_SERVICE] = "SC_E_NO_SERVICE",
+    [SC_E_NEEDS_CLUSTERING] = "SC_E_NEEDS_CLUSTERING",
+    [SC_E_SERVICE_NAME] = "SC_E_SERVICE_NAME",
+    [SC_E_SERVICE_DUPLICATE] = "SC_E_SERVICE_DUPLICATE",
+    [SC_E_TOO_MANY_SERVICES] = "SC_E_TOO_MANY_SERVICES",
+    [SC_E_NOT_OPEN] = "SC_E_NOT_OPEN",
+    [SC_E_NOMEM] = "SC_E_NOMEM",
+};
+
+const char *sc_status_name(sc_status status)
+{
+    if ((unsigned)status < sizeof status_names / sizeof status_names[0])
+        return status_names[status];
+    return "SC_E_?";
+}
+
 static const char *const parse_text[] = {
     [SC_PARSE_OK] = "ok",
     [SC_PARSE_EMPTY] = "empty input",

@@ -44,6 +44,10 @@ struct sc_table {
     size_t n_services;           /* SC_SERVICE_FIRST_EXTRA + reg.n_extra */
 };
 
+/* The enumerator's name of a status ("SC_E_NOT_OPEN"), for test and
+ * fuzzer reports. */
+const char *sc_status_name(sc_status status);
+
 /* Fills *err (when not NULL) with `code`, its reason and `offset`; returns
  * SC_E_PARSE so a parser can `return sc_parse_fail(...)`. */
 sc_status sc_parse_fail(sc_error *err, sc_parse_code code, size_t offset);

@@ -59,15 +59,6 @@ typedef sc_status (*addr_fn)(const char *, size_t, sc_addr *, sc_error *);
 
 /* ------------------------------------------------------------------ text helpers */
 
-static const char *st_name(sc_status s)
-{
-    static const char *const names[] = {
-        "SC_OK", "SC_E_PARSE", "SC_E_INVALID", "SC_E_NO_SERVICE", "SC_E_NEEDS_CLUSTERING",
-        "SC_E_SERVICE_NAME", "SC_E_SERVICE_DUPLICATE", "SC_E_TOO_MANY_SERVICES",
-        "SC_E_NOT_OPEN", "SC_E_NOMEM"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "SC_E_?";
-}
-
 static const char *pfx_text(const sc_prefix *p, char *buf)
 {
     if (!sc_format_prefix(p, buf, SC_PREFIX_TEXT_MAX)) {
@@ -120,10 +111,10 @@ static void run_cidr(cidr_fn fn, const char *what, const char *s, size_t n, cons
     sc_status st2 = fn(copy, n, conn, &again, NULL);
     free(copy);
     if (st2 != r->st)
-        fz_fail("%s: status %s with an sc_error, %s without", what, st_name(r->st),
-                st_name(st2));
+        fz_fail("%s: status %s with an sc_error, %s without", what, sc_status_name(r->st),
+                sc_status_name(st2));
     if (r->st != SC_OK && memcmp(&r->p, &sentinel, sizeof sentinel) != 0)
-        fz_fail("%s: returned %s but wrote to out", what, st_name(r->st));
+        fz_fail("%s: returned %s but wrote to out", what, sc_status_name(r->st));
     if (r->st == SC_E_PARSE) {
         if (r->err.code <= SC_PARSE_OK || r->err.code > SC_PARSE_MASK_NOT_ALLOWED)
             fz_fail("%s: SC_E_PARSE with code %d", what, (int)r->err.code);
@@ -132,7 +123,7 @@ static void run_cidr(cidr_fn fn, const char *what, const char *s, size_t n, cons
         if (r->err.offset > n)
             fz_fail("%s: error offset %zu past the input's %zu bytes", what, r->err.offset, n);
     } else if (r->st != SC_OK && r->st != SC_E_INVALID) {
-        fz_fail("%s: unexpected status %s", what, st_name(r->st));
+        fz_fail("%s: unexpected status %s", what, sc_status_name(r->st));
     }
 }
 
@@ -148,10 +139,10 @@ static void run_addr(addr_fn fn, const char *what, const char *s, size_t n, resu
     sc_status st2 = fn(copy, n, &again, NULL);
     free(copy);
     if (st2 != r->st)
-        fz_fail("%s: status %s with an sc_error, %s without", what, st_name(r->st),
-                st_name(st2));
+        fz_fail("%s: status %s with an sc_error, %s without", what, sc_status_name(r->st),
+                sc_status_name(st2));
     if (r->st != SC_OK && memcmp(&r->a, &sentinel, sizeof sentinel) != 0)
-        fz_fail("%s: returned %s but wrote to out", what, st_name(r->st));
+        fz_fail("%s: returned %s but wrote to out", what, sc_status_name(r->st));
     if (r->st == SC_E_PARSE) {
         if (r->err.code <= SC_PARSE_OK || r->err.code > SC_PARSE_MASK_NOT_ALLOWED)
             fz_fail("%s: SC_E_PARSE with code %d", what, (int)r->err.code);
@@ -160,7 +151,7 @@ static void run_addr(addr_fn fn, const char *what, const char *s, size_t n, resu
         if (r->err.offset > n)
             fz_fail("%s: error offset %zu past the input's %zu bytes", what, r->err.offset, n);
     } else if (r->st != SC_OK) {
-        fz_fail("%s: unexpected status %s", what, st_name(r->st));
+        fz_fail("%s: unexpected status %s", what, sc_status_name(r->st));
     }
 }
 
@@ -170,7 +161,7 @@ static const char *err_text(const result *r, char *buf, size_t cap)
         snprintf(buf, cap, "SC_E_PARSE code %d (%s) at offset %zu", (int)r->err.code,
                  r->err.reason ? r->err.reason : "?", r->err.offset);
     else
-        snprintf(buf, cap, "%s", st_name(r->st));
+        snprintf(buf, cap, "%s", sc_status_name(r->st));
     return buf;
 }
 
@@ -621,7 +612,7 @@ static void check_variants(const char *s, size_t n, const sc_addr *conn, const s
     run_cidr(sc_parse_cidr, "upper-case variant", v, n, conn, &r);
     if (r.st != SC_OK || !prefix_eq(&r.p, p))
         fz_fail("the upper-case text gives %s, the text %s",
-                r.st == SC_OK ? pfx_text(&r.p, b0) : st_name(r.st), pfx_text(p, b1));
+                r.st == SC_OK ? pfx_text(&r.p, b0) : sc_status_name(r.st), pfx_text(p, b1));
     const char *slash = memchr(s, '/', n);
     size_t hn = slash ? (size_t)(slash - s) : n;
     if (s[0] == '[' || s[0] == '/' || !memchr(s, ':', hn)) return;
@@ -632,7 +623,7 @@ static void check_variants(const char *s, size_t n, const sc_addr *conn, const s
     run_cidr(sc_parse_cidr, "bracketed variant", v, n + 2, conn, &r);
     if (r.st != SC_OK || !prefix_eq(&r.p, p))
         fz_fail("the bracketed text gives %s, the text %s",
-                r.st == SC_OK ? pfx_text(&r.p, b0) : st_name(r.st), pfx_text(p, b1));
+                r.st == SC_OK ? pfx_text(&r.p, b0) : sc_status_name(r.st), pfx_text(p, b1));
 }
 
 /* ------------------------------------------------------------------ the connecting IP */
@@ -692,7 +683,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ost != pub.st)
         fz_fail("parse_cidr: the parsers give %s, the inet_pton oracle %s",
                 pub.st == SC_OK ? pfx_text(&pub.p, b0) : err_text(&pub, t0, sizeof t0),
-                ost == SC_OK ? pfx_text(&want, b1) : st_name(ost));
+                ost == SC_OK ? pfx_text(&want, b1) : sc_status_name(ost));
     if (ost == SC_OK && !prefix_eq(&want, &pub.p))
         fz_fail("parse_cidr: the parsers give %s, the inet_pton oracle %s", pfx_text(&pub.p, b0),
                 pfx_text(&want, b1));
@@ -716,7 +707,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sc_status aost = oracle_addr(s, n, &awant);
     if (aost != apub.st || (aost == SC_OK && !addr_eq(&awant, &apub.a)))
         fz_fail("parse_addr: the parsers give %s, the inet_pton oracle %s",
-                err_text(&apub, t0, sizeof t0), st_name(aost));
+                err_text(&apub, t0, sizeof t0), sc_status_name(aost));
     if (apub.st == SC_OK) {
         /* An address is its own full-length prefix, whatever the connecting IP. */
         sc_prefix full = {.addr = apub.a, .len = apub.a.family == SC_INET4 ? 32 : 128};

@@ -114,15 +114,6 @@ typedef struct answer {
 
 /* ------------------------------------------------------------------ text */
 
-static const char *st_name(sc_status s)
-{
-    static const char *const names[] = {
-        "SC_OK", "SC_E_PARSE", "SC_E_INVALID", "SC_E_NO_SERVICE", "SC_E_NEEDS_CLUSTERING",
-        "SC_E_SERVICE_NAME", "SC_E_SERVICE_DUPLICATE", "SC_E_TOO_MANY_SERVICES",
-        "SC_E_NOT_OPEN", "SC_E_NOMEM"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "SC_E_?";
-}
-
 static unsigned fam_bits(int family) { return family == SC_INET4 ? 32 : 128; }
 
 /* An address's text as the formatter writes it ("192.0.2.1", "2001:db8::1");
@@ -154,7 +145,7 @@ static const char *answer_text(const answer *a, char *buf, size_t cap)
     else if (a->st == SC_OK)
         snprintf(buf, cap, "SC_OK count %llu id %u", (unsigned long long)a->n, a->id);
     else
-        snprintf(buf, cap, "%s", st_name(a->st));
+        snprintf(buf, cap, "%s", sc_status_name(a->st));
     return buf;
 }
 
@@ -190,7 +181,7 @@ static void report(const ctx *c, const answer a[2], int want_st, long long want_
                 answer_text(&a[0], t0, sizeof t0), answer_text(&a[1], t1, sizeof t1));
     if (!why) return;
     snprintf(model, sizeof model, "%s%s count %lld id %d",
-             want_st >= 0 ? "" : "any status, ", want_st >= 0 ? st_name((sc_status)want_st) : "",
+             want_st >= 0 ? "" : "any status, ", want_st >= 0 ? sc_status_name((sc_status)want_st) : "",
              want_n, want_id);
     fz_fail("%s at op %zu (%zu sessions open): %s\n  %s: %s\n  %s: %s\n  model: %s", why, c->op,
             c->nopen, c->what, impl_name[0], answer_text(&a[0], t0, sizeof t0), impl_name[1],
@@ -397,7 +388,7 @@ static void hand(const sc_addr *base, unsigned b, handed *h)
         if (sx != SC_OK || sy != SC_OK || memcmp(&x, base, sizeof x) != 0 ||
             memcmp(&y, base, sizeof y) != 0)
             fz_fail("\"%s\": sc_parse_addr %s, sc_ref_parse_addr %s, not the address %s", s,
-                    st_name(sx), st_name(sy), t);
+                    sc_status_name(sx), sc_status_name(sy), t);
         h->a = x;
         h->form = FORM_PARSED;
         snprintf(h->text, sizeof h->text, "%s (parsed)", s);
@@ -534,7 +525,7 @@ static sc_prefix make_prefix(const sc_addr *a, unsigned len)
         addr_text(a, t0, sizeof t0);
         prefix_text(&m, t1, sizeof t1);
         fz_fail("sc_prefix_make(%s (family %u), %u): %s, the model %s", t0, a->family, len,
-                st_name(st), t1);
+                sc_status_name(st), t1);
     }
     return p;
 }
@@ -700,7 +691,7 @@ static void do_count_form(ctx *c)
             char gt[64] = "-";
             if (gst[k] == SC_OK) prefix_text(&got[k], gt, sizeof gt);
             fz_fail("\"%s\" (connecting %s): %s parser %s %s, want %s", text,
-                    conn ? htext(&h) : "none", impl_name[k], st_name(gst[k]), gt, et);
+                    conn ? htext(&h) : "none", impl_name[k], sc_status_name(gst[k]), gt, et);
         }
     }
     sc_service s = svc_of(c, sb);
@@ -852,7 +843,7 @@ static void get_tables(ctx *c, unsigned cfg)
         const sc_impl *impl[2] = {sc_impl_ref(), sc_impl_fast()};
         for (int t = 0; t < 2; t++) {
             sc_status st = sc_table_new(impl[t], &c->opts, &k->tab[t]);
-            if (st != SC_OK) fz_fail("sc_table_new(%s): %s", impl_name[t], st_name(st));
+            if (st != SC_OK) fz_fail("sc_table_new(%s): %s", impl_name[t], sc_status_name(st));
         }
     }
     k->uses++;

@@ -112,15 +112,6 @@ static void prefix_text(const sc_prefix *p, char *buf)
     if (!sc_format_prefix(p, buf, SC_PREFIX_TEXT_MAX)) strcpy(buf, "(unformattable)");
 }
 
-static const char *status_name(sc_status s)
-{
-    static const char *const names[] = {
-        "SC_OK", "SC_E_PARSE", "SC_E_INVALID", "SC_E_NO_SERVICE", "SC_E_NEEDS_CLUSTERING",
-        "SC_E_SERVICE_NAME", "SC_E_SERVICE_DUPLICATE", "SC_E_TOO_MANY_SERVICES",
-        "SC_E_NOT_OPEN", "SC_E_NOMEM"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "SC_E_?";
-}
-
 static void answer_text(const ctx *c, const answer *a, char *buf, size_t cap)
 {
     if (a->st == SC_E_PARSE)
@@ -131,7 +122,7 @@ static void answer_text(const ctx *c, const answer *a, char *buf, size_t cap)
     else if (a->st == SC_OK && c->shown == SHOW_ID)
         snprintf(buf, cap, "SC_OK, service id %u", a->id);
     else
-        snprintf(buf, cap, "%s", status_name(a->st));
+        snprintf(buf, cap, "%s", sc_status_name(a->st));
 }
 
 /* ------------------------------------------------------------------ comparing */
@@ -164,7 +155,7 @@ static int compare(ctx *c, const answer ans[2], int expect_st, long long expect_
     if (expect_st >= 0 && ans[0].st != (sc_status)expect_st) {
         char why[96];
         snprintf(why, sizeof why, "both answer against the model (expected %s)",
-                 status_name((sc_status)expect_st));
+                 sc_status_name((sc_status)expect_st));
         return fail(c, ans, why);
     }
     if (expect_n >= 0 && ans[0].n != (uint64_t)expect_n) {
