@@ -52,15 +52,22 @@ sc_status sc_table_service(const sc_table *tab, const char *name, size_t len, sc
     return sc_registry_resolve(&tab->reg, name, len, out);
 }
 
+/* An IPv4 address keeps bytes 4..15 zero, so both implementations can key
+ * on all 16. */
+static bool v4_tail_clear(const uint8_t *bytes)
+{
+    static const uint8_t zero[12];
+    return memcmp(bytes + 4, zero, 12) == 0;
+}
+
 /* A host may hand in an IPv4-mapped IPv6 address (a sockaddr_in6 copied
  * as is): it is the IPv4 address, so it is normalised, never refused. */
 static bool normal_addr(const sc_addr *in, sc_addr *out)
 {
-    static const uint8_t zero[12];
     if (!in) return false;
     *out = *in;
     sc_addr_unmap(out);
-    if (out->family == SC_INET4) return memcmp(out->bytes + 4, zero, 12) == 0;
+    if (out->family == SC_INET4) return v4_tail_clear(out->bytes);
     return out->family == SC_INET6;
 }
 
@@ -68,11 +75,10 @@ static bool normal_addr(const sc_addr *in, sc_addr *out)
  * more becomes the IPv4 prefix it is. */
 static bool normal_prefix(const sc_prefix *in, sc_prefix *out)
 {
-    static const uint8_t zero[12];
     if (!in) return false;
     unsigned nb = sc_family_bytes(in->addr.family);
     if (nb == 0 || in->len > nb * 8 || !sc_host_bits_clear(in->addr.bytes, in->len)) return false;
-    if (nb == 4 && memcmp(in->addr.bytes + 4, zero, 12) != 0) return false;
+    if (nb == 4 && !v4_tail_clear(in->addr.bytes)) return false;
     if (nb == 16 && in->len >= 96) sc_prefix_finish(&in->addr, in->len, out); /* maybe mapped */
     else *out = *in;
     return true;
