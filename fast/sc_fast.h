@@ -46,15 +46,22 @@ typedef struct sc_tree {
     unsigned addr_bytes;         /* 4 or 16 */
 } sc_tree;
 
-typedef struct sc_bytes_stripe {
+/* What one CPU writes for the whole table: its share of the byte figure,
+ * and the memory it retired that still waits for a grace period, handed to
+ * call_rcu in batches (one callback per batch, not one per node). */
+#define SC_RETIRE_BATCH 60
+typedef struct sc_cpu_stripe {
     _Atomic int64_t bytes;
-} __attribute__((aligned(SC_CACHE_LINE))) sc_bytes_stripe;
+    _Atomic uint32_t lock;       /* guards pending: threads migrate between CPUs */
+    uint32_t npending;
+    void *pending[SC_RETIRE_BATCH];
+} __attribute__((aligned(SC_CACHE_LINE))) sc_cpu_stripe;
 
 typedef struct sc_fast_table {
     struct sc_table hdr;
     unsigned nstripes;           /* a power of two */
     _Atomic(sc_tree *) *trees;   /* [n_services * 2]: IPv4 then IPv6 */
-    sc_bytes_stripe bytes[SC_MAX_STRIPES];
+    sc_cpu_stripe cpu[SC_MAX_STRIPES];
 } sc_fast_table;
 
 /* ---- sc_fast_stripes.c: per-CPU stripes and the memory they account */
@@ -66,6 +73,9 @@ int64_t sc_bytes_sum(const sc_fast_table *t);
  * of 2 MiB or more are 2 MiB aligned so that huge pages can back them. */
 void *sc_map(sc_fast_table *t, size_t size);
 void sc_unmap(sc_fast_table *t, void *p, size_t size);
+/* A spin-then-yield lock word: shard locks and the retire stripes. */
+void sc_spin_lock(_Atomic uint32_t *lock);
+void sc_spin_unlock(_Atomic uint32_t *lock);
 void sc_short_add(const sc_fast_table *t, sc_tree *tree, const uint8_t *addr, int delta);
 uint64_t sc_short_count(const sc_fast_table *t, const sc_tree *tree, const uint8_t *addr,
                         unsigned len);
@@ -77,7 +87,11 @@ sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr
                         unsigned addr_bytes);
 /* ---- sc_fast_trie.c.  Lock-free; the caller is inside an RCU read-side
  * section. */
-uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *addr, unsigned len);
+uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *addr, unsigned len,
+                       unsigned addr_bytes);
+/* Hands memory readers may still see to RCU; frees it all at teardown. */
+void sc_retire(sc_fast_table *t, void *p, size_t size);
+void sc_retire_flush_all(sc_fast_table *t);
 /* Frees a top slot's whole subtree at once (table teardown, no readers). */
 void sc_trie_destroy(sc_fast_table *t, uintptr_t child);
 

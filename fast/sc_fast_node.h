@@ -16,14 +16,19 @@ _Static_assert(sizeof(uintptr_t) == 8, "inline leaves need 64-bit child words");
 /* Kinds in growing order: a full node grows into the next one. */
 enum { SC_LEAF, SC_N2, SC_N4, SC_N16, SC_N48, SC_N128, SC_N256 };
 
+/* An inner node: an 8-byte header, then its key (the tree's address length:
+ * 4 or 16 bytes, of which [0, depth) mean something), its key list or
+ * index, and its slots, 8-aligned.  A LEAF is no sc_node at all: it is the
+ * bare address (4 or 16 bytes); its child word says what it is.  Nodes
+ * carry no rcu_head: retired memory is batched per CPU (sc_fast_trie.c). */
 typedef struct sc_node {
-    struct rcu_head rcu;
     uint8_t kind;
-    uint8_t depth;             /* the byte this node branches on; a leaf: address length */
+    uint8_t depth;             /* the byte this node branches on */
     _Atomic uint16_t n;        /* slots used, in order (listed, indexed kinds) */
     uint16_t children;         /* live children; writers only, under the shard lock */
-    uint8_t key[16];           /* address bytes [0, depth) */
-    _Atomic uint8_t keys[];    /* listed: keys[n]; indexed: index[256] (slot + 1, 0 absent) */
+    uint8_t alen;              /* key bytes: the tree's address length */
+    uint8_t unused;
+    uint8_t mem[];             /* key[alen]; keys: listed keys[n] or index[256] (slot + 1) */
 } sc_node;
 
 /* N2/N4/N16 list their keys; N48/N128 index 256 key bytes into slots. */
@@ -42,26 +47,32 @@ static inline unsigned sc_key_bytes(int kind)
     return sc_listed(kind) ? sc_slot_cap(kind) : sc_indexed(kind) ? 256 : 0;
 }
 
-static inline size_t sc_slots_offset(int kind)
+static inline size_t sc_slots_offset(int kind, unsigned alen)
 {
-    size_t off = offsetof(sc_node, keys) + sc_key_bytes(kind);
+    size_t off = offsetof(sc_node, mem) + alen + sc_key_bytes(kind);
     return (off + 7) & ~(size_t)7;
 }
 
-static inline size_t sc_node_size(int kind)
+static inline size_t sc_node_size(int kind, unsigned alen)
 {
-    return kind == SC_LEAF ? sizeof(sc_node)
-                           : sc_slots_offset(kind) + sc_slot_cap(kind) * sizeof(sc_slot);
+    return kind == SC_LEAF ? alen : sc_slots_offset(kind, alen) + sc_slot_cap(kind) * sizeof(sc_slot);
 }
 
-static inline sc_slot *sc_slots_of_kind(const sc_node *n, int kind)
+static inline const uint8_t *sc_key(const sc_node *n) { return n->mem; }
+
+static inline _Atomic uint8_t *sc_keys(const sc_node *n, unsigned alen)
 {
-    return (sc_slot *)((char *)(uintptr_t)n + sc_slots_offset(kind));
+    return (_Atomic uint8_t *)((uintptr_t)n->mem + alen);
+}
+
+static inline sc_slot *sc_slots_of_kind(const sc_node *n, int kind, unsigned alen)
+{
+    return (sc_slot *)((uintptr_t)n + sc_slots_offset(kind, alen));
 }
 
 static inline sc_slot *sc_slots(const sc_node *n)
 {
-    return sc_slots_of_kind(n, n->kind);
+    return sc_slots_of_kind(n, n->kind, n->alen);
 }
 
 /* ---------------------------------------------------------------- words */
@@ -74,7 +85,8 @@ static inline sc_slot *sc_slots(const sc_node *n)
  *  - A node word (low bit 0) holds the node's address in bits 0..47 (user
  *    addresses on x86-64 and arm64 fit; sc_node_new refuses any other), its
  *    depth in bits 48..55 and its kind in bits 56..63, so that a count reads
- *    the node's slot without first reading the node's header line. */
+ *    the node's slot without first reading the node's header line.  A LEAF
+ *    word has kind SC_LEAF and the address length as its depth. */
 #define SC_WORD_ADDR_BITS 48
 static inline bool sc_is_inline(uintptr_t w) { return w & 1; }
 static inline sc_node *sc_node_of(uintptr_t w)
@@ -86,6 +98,16 @@ static inline int sc_word_kind(uintptr_t w) { return (int)(w >> 56); }
 static inline uintptr_t sc_node_word(const sc_node *n)
 {
     return (uintptr_t)n | (uintptr_t)n->depth << 48 | (uintptr_t)n->kind << 56;
+}
+static inline uintptr_t sc_leaf_word(const uint8_t *addr, unsigned alen)
+{
+    return (uintptr_t)addr | (uintptr_t)alen << 48 | (uintptr_t)SC_LEAF << 56;
+}
+/* The key bytes of a node or LEAF word: [0, depth) are the prefix it fixes. */
+static inline const uint8_t *sc_word_key(uintptr_t w)
+{
+    const uint8_t *p = (const uint8_t *)sc_node_of(w);
+    return sc_word_kind(w) == SC_LEAF ? p : p + offsetof(sc_node, mem);
 }
 
 static inline bool sc_fits_inline(unsigned from, unsigned len) { return len - from <= 7; }
@@ -129,37 +151,37 @@ static inline unsigned sc_entries(const sc_node *n)
     return atomic_load_explicit(&n->n, memory_order_acquire);
 }
 
-static inline uint8_t sc_key_at(const sc_node *n, unsigned i)
+static inline uint8_t sc_key_at(const sc_node *n, unsigned alen, unsigned i)
 {
     /* relaxed: listed keys below n are immutable once published, and n's
      * acquire ordered them; index bytes are read with sc_index_at. */
-    return atomic_load_explicit(&n->keys[i], memory_order_relaxed);
+    return atomic_load_explicit(&sc_keys(n, alen)[i], memory_order_relaxed);
 }
 
-static inline unsigned sc_index_at(const sc_node *n, unsigned b)
+static inline unsigned sc_index_at(const sc_node *n, unsigned alen, unsigned b)
 {
     /* acquire: pairs with the release that sets the index byte after its
      * slot is filled in. */
-    return atomic_load_explicit(&n->keys[b], memory_order_acquire);
+    return atomic_load_explicit(&sc_keys(n, alen)[b], memory_order_acquire);
 }
 
 /* The slot for key byte b in a node of `kind`, or NULL when it has no such
  * child. */
-static inline sc_slot *sc_find_in(const sc_node *n, int kind, uint8_t b)
+static inline sc_slot *sc_find_in(const sc_node *n, int kind, unsigned alen, uint8_t b)
 {
-    sc_slot *s = sc_slots_of_kind(n, kind);
+    sc_slot *s = sc_slots_of_kind(n, kind, alen);
     switch (kind) {
     case SC_N256:
         return sc_child_of(&s[b]) ? &s[b] : NULL;
     case SC_N48:
     case SC_N128: {
-        unsigned i = sc_index_at(n, b);
+        unsigned i = sc_index_at(n, alen, b);
         return i ? &s[i - 1] : NULL;
     }
     default: {
         unsigned cnt = sc_entries(n);
         for (unsigned i = 0; i < cnt; i++)
-            if (sc_key_at(n, i) == b) return &s[i];
+            if (sc_key_at(n, alen, i) == b) return &s[i];
         return NULL;
     }
     }
@@ -167,16 +189,18 @@ static inline sc_slot *sc_find_in(const sc_node *n, int kind, uint8_t b)
 
 static inline sc_slot *sc_find(const sc_node *n, uint8_t b)
 {
-    return sc_find_in(n, n->kind, b);
+    return sc_find_in(n, n->kind, n->alen, b);
 }
 
 /* ---------------------------------------------------------------- memory
  * (sc_fast_trie.c).  Bytes are counted while a node is part of the table:
  * from node_new until it is retired or freed. */
-sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key);
+sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key,
+                     unsigned alen);
+/* A LEAF holding addr; 0 when out of memory. */
+uintptr_t sc_leaf_new(sc_fast_table *t, const uint8_t *addr, unsigned alen);
 /* Frees after a grace period: readers may still be walking it. */
 void sc_node_retire(sc_fast_table *t, sc_node *n);
-void sc_node_free_now(sc_fast_table *t, sc_node *n);
 /* Retires (or, with `now`, frees) every node below and including w. */
 void sc_subtree_release(sc_fast_table *t, uintptr_t w, bool now);
 

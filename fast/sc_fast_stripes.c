@@ -39,7 +39,7 @@ unsigned sc_stripe_index(const sc_fast_table *t)
 void sc_bytes_add(sc_fast_table *t, int64_t delta)
 {
     /* relaxed: a statistic; sc_table_bytes promises no ordering with updates. */
-    atomic_fetch_add_explicit(&t->bytes[sc_stripe_index(t)].bytes, delta, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->cpu[sc_stripe_index(t)].bytes, delta, memory_order_relaxed);
 }
 
 int64_t sc_bytes_sum(const sc_fast_table *t)
@@ -47,7 +47,7 @@ int64_t sc_bytes_sum(const sc_fast_table *t)
     int64_t sum = 0;
     for (unsigned s = 0; s < t->nstripes; s++)
         /* relaxed: see sc_bytes_add. */
-        sum += atomic_load_explicit(&t->bytes[s].bytes, memory_order_relaxed);
+        sum += atomic_load_explicit(&t->cpu[s].bytes, memory_order_relaxed);
     return sum;
 }
 

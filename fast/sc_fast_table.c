@@ -71,7 +71,7 @@ static void fast_table_free(sc_table *tab)
 {
     sc_fast_table *t = fast_of(tab);
     /* Let every node retired by this table finish its grace period. */
-    urcu_bp_barrier();
+    sc_retire_flush_all(t);
     for (size_t i = 0; i < tab->n_services * 2; i++) {
         sc_tree *tree = atomic_load_explicit(&t->trees[i], memory_order_relaxed);
         if (tree) tree_free(t, tree);
@@ -127,12 +127,12 @@ static void cpu_relax(void)
 #endif
 }
 
-static void shard_lock(_Atomic uint32_t *lock)
+void sc_spin_lock(_Atomic uint32_t *lock)
 {
     for (unsigned spins = 0;; spins++) {
         uint32_t free_word = 0;
-        /* acquire: pairs with shard_unlock's release, so the last holder's
-         * writes to this shard are seen; the relaxed peek keeps waiters
+        /* acquire: pairs with sc_spin_unlock's release, so the last holder's
+         * writes under the lock are seen; the relaxed peek keeps waiters
          * from bouncing the line with failed RMWs. */
         if (atomic_load_explicit(lock, memory_order_relaxed) == 0 &&
             atomic_compare_exchange_weak_explicit(lock, &free_word, 1, memory_order_acquire,
@@ -143,9 +143,9 @@ static void shard_lock(_Atomic uint32_t *lock)
     }
 }
 
-static void shard_unlock(_Atomic uint32_t *lock)
+void sc_spin_unlock(_Atomic uint32_t *lock)
 {
-    /* release: this shard's writes happen before the next holder's. */
+    /* release: writes under the lock happen before the next holder's. */
     atomic_store_explicit(lock, 0, memory_order_release);
 }
 
@@ -155,10 +155,10 @@ static sc_status update(sc_fast_table *t, sc_tree *tree, const uint8_t *addr, tr
                         int delta)
 {
     sc_top_slot *top = &tree->top[top_index(addr)];
-    shard_lock(&top->lock);
+    sc_spin_lock(&top->lock);
     sc_status st = fn(t, &top->slot, addr, tree->addr_bytes);
     if (st == SC_OK) sc_short_add(t, tree, addr, delta);
-    shard_unlock(&top->lock);
+    sc_spin_unlock(&top->lock);
     return st;
 }
 
@@ -189,7 +189,7 @@ static uint64_t fast_count(const sc_table *tab, const sc_prefix *prefix, sc_serv
     /* relaxed: one counter's value, as in the trie. */
     if (prefix->len == SC_TOP_BITS) return atomic_load_explicit(&top->count, memory_order_relaxed);
     urcu_bp_read_lock();
-    uint64_t n = sc_trie_count(top, a, prefix->len);
+    uint64_t n = sc_trie_count(top, a, prefix->len, tree->addr_bytes);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return n;

@@ -24,7 +24,7 @@
  * sparse IPv6 costs a node only where addresses actually part.  Where a
  * slot's subtree holds one address, the slot's child word holds that
  * address's remaining bytes inline (up to 7: every IPv4 leaf) or points to
- * a LEAF node (IPv6 leaves near the top) whose key is the whole address;
+ * a LEAF (IPv6 leaves near the top): the bare 16-byte address, no header;
  * either way the slot's count is that address's number of sessions.
  * Node kinds, each grown into the next when full: N2, N4 and N16 list
  * their keys (unsorted) beside their slots; N48 and N128 index 256 key
@@ -60,8 +60,10 @@
  * Counts take no lock: they run inside an RCU read-side section (liburcu's
  * bp flavor) and read only atomics.  A structural change builds the new node
  * completely, publishes it with a release store of the parent's child word,
- * and hands the node it replaced to call_rcu, which frees it once every
- * reader that might still be walking it has left its section.  A reader on
+ * and retires the node it replaced: retired memory gathers per CPU and goes
+ * to call_rcu in batches of SC_RETIRE_BATCH (one rcu_head per batch, none
+ * in the nodes), which frees it once every reader that might still be
+ * walking it has left its section.  A reader on
  * an old node sees the counts as they were when it was replaced: every
  * update it misses finished after the count began.
  */
@@ -76,54 +78,137 @@ char sc_tsan_grace;
 
 /* ---------------------------------------------------------------- memory */
 
-sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key)
+static void *node_alloc(sc_fast_table *t, size_t size)
 {
-    size_t size = sc_node_size(kind);
-    sc_node *n = calloc(1, size);
-    if (n && (uintptr_t)n >> SC_WORD_ADDR_BITS) {   /* cannot be named by a child word */
-        free(n);
-        n = NULL;
+    void *p = calloc(1, size);
+    if (p && (uintptr_t)p >> SC_WORD_ADDR_BITS) {   /* cannot be named by a child word */
+        free(p);
+        p = NULL;
     }
+    if (p) sc_bytes_add(t, (int64_t)size);
+    return p;
+}
+
+sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key,
+                     unsigned alen)
+{
+    sc_node *n = node_alloc(t, sc_node_size(kind, alen));
     if (!n) return NULL;
     n->kind = (uint8_t)kind;
     n->depth = (uint8_t)depth;
-    memcpy(n->key, key, depth);
-    sc_bytes_add(t, (int64_t)size);
+    n->alen = (uint8_t)alen;
+    memcpy(n->mem, key, depth);
     return n;
 }
 
-static void node_free_rcu(struct rcu_head *head)
+uintptr_t sc_leaf_new(sc_fast_table *t, const uint8_t *addr, unsigned alen)
 {
-    sc_node *n = caa_container_of(head, sc_node, rcu);
-    sc_tsan_reclaim(n);
-    free(n);
+    uint8_t *leaf = node_alloc(t, alen);
+    if (!leaf) return 0;
+    memcpy(leaf, addr, alen);
+    return sc_leaf_word(leaf, alen);
+}
+
+/* Retired memory waits in its CPU's stripe until SC_RETIRE_BATCH pieces
+ * have gathered, then goes to call_rcu as one batch: one callback and one
+ * rcu_head per batch instead of a 16-byte head in every node. */
+typedef struct sc_retired {
+    struct rcu_head rcu;
+    unsigned n;
+    void *p[SC_RETIRE_BATCH];
+} sc_retired;
+
+static void free_all(void **p, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        sc_tsan_reclaim(p[i]);
+        free(p[i]);
+    }
+}
+
+static void retired_free_rcu(struct rcu_head *head)
+{
+    sc_retired *r = caa_container_of(head, sc_retired, rcu);
+    sc_tsan_reclaim(r);   /* the batch itself travelled through call_rcu's queue */
+    free_all(r->p, r->n);
+    free(r);
+}
+
+/* Called with a full batch taken out of its stripe (no lock held). */
+static void batch_to_rcu(void **p, unsigned n)
+{
+    sc_retired *r = malloc(sizeof *r);
+    if (!r) {
+        /* Out of memory for the batch: wait out the grace period here.
+         * Writers are never inside a read-side section, so this cannot
+         * wait on ourselves. */
+        urcu_bp_synchronize_rcu();
+        free_all(p, n);
+        return;
+    }
+    r->n = n;
+    memcpy(r->p, p, n * sizeof *p);
+    sc_tsan_retire(r);
+    urcu_bp_call_rcu(&r->rcu, retired_free_rcu);
+}
+
+void sc_retire(sc_fast_table *t, void *p, size_t size)
+{
+    sc_bytes_add(t, -(int64_t)size);
+    sc_tsan_retire(p);
+    sc_cpu_stripe *c = &t->cpu[sc_stripe_index(t)];
+    void *full[SC_RETIRE_BATCH];
+    unsigned nfull = 0;
+    sc_spin_lock(&c->lock);
+    c->pending[c->npending++] = p;
+    if (c->npending == SC_RETIRE_BATCH) {
+        nfull = c->npending;
+        memcpy(full, c->pending, sizeof full);
+        c->npending = 0;
+    }
+    sc_spin_unlock(&c->lock);
+    if (nfull) batch_to_rcu(full, nfull);
+}
+
+void sc_retire_flush_all(sc_fast_table *t)
+{
+    /* Teardown: no reader uses the table any more, so what is pending may
+     * go now; then wait for the batches already queued. */
+    for (unsigned s = 0; s < SC_MAX_STRIPES; s++) {
+        free_all(t->cpu[s].pending, t->cpu[s].npending);
+        t->cpu[s].npending = 0;
+    }
+    urcu_bp_barrier();
 }
 
 void sc_node_retire(sc_fast_table *t, sc_node *n)
 {
-    sc_bytes_add(t, -(int64_t)sc_node_size(n->kind));
-    sc_tsan_retire(n);
-    urcu_bp_call_rcu(&n->rcu, node_free_rcu);
-}
-
-void sc_node_free_now(sc_fast_table *t, sc_node *n)
-{
-    sc_bytes_add(t, -(int64_t)sc_node_size(n->kind));
-    free(n);
+    sc_retire(t, n, sc_node_size(n->kind, n->alen));
 }
 
 void sc_subtree_release(sc_fast_table *t, uintptr_t w, bool now)
 {
     if (!w || sc_is_inline(w)) return;
-    sc_node *n = sc_node_of(w);
-    sc_slot *s = sc_slots(n);
-    for (unsigned i = 0; i < sc_slot_cap(n->kind); i++) {
-        /* Slots past n (listed, indexed) are zero: calloc, never reused. */
-        uintptr_t c = sc_child_of(&s[i]);
-        if (c) sc_subtree_release(t, c, now);
+    void *p = sc_node_of(w);
+    size_t size;
+    if (sc_word_kind(w) == SC_LEAF) {
+        size = sc_word_depth(w);   /* a leaf's depth is its length */
+    } else {
+        sc_node *n = p;
+        sc_slot *s = sc_slots(n);
+        for (unsigned i = 0; i < sc_slot_cap(n->kind); i++) {
+            /* Slots past n (listed, indexed) are zero: calloc, never reused. */
+            uintptr_t c = sc_child_of(&s[i]);
+            if (c) sc_subtree_release(t, c, now);
+        }
+        size = sc_node_size(n->kind, n->alen);
     }
-    if (now) sc_node_free_now(t, n);
-    else sc_node_retire(t, n);
+    if (!now) {
+        sc_retire(t, p, size);
+        return;
+    }
+    sc_bytes_add(t, -(int64_t)size);
+    free(p);
 }
 
 void sc_trie_destroy(sc_fast_table *t, uintptr_t w)
@@ -153,28 +238,28 @@ static bool inline_match(uintptr_t w, const uint8_t *q, unsigned from, unsigned 
 }
 
 /* Sum of the children whose key byte shares b's first `bits` bits (1..7). */
-static uint64_t sum_run(const sc_node *n, int kind, uint8_t b, unsigned bits)
+static uint64_t sum_run(const sc_node *n, int kind, unsigned alen, uint8_t b, unsigned bits)
 {
     uint8_t mask = (uint8_t)(0xFF00u >> bits);
     unsigned lo = b & mask, hi = lo | (uint8_t)~mask;
-    const sc_slot *s = sc_slots_of_kind(n, kind);
+    const sc_slot *s = sc_slots_of_kind(n, kind, alen);
     uint64_t sum = 0;
     if (kind == SC_N256) {
         for (unsigned k = lo; k <= hi; k++) sum += sc_count_of(&s[k]);
     } else if (sc_indexed(kind)) {
         for (unsigned k = lo; k <= hi; k++) {
-            unsigned i = sc_index_at(n, k);
+            unsigned i = sc_index_at(n, alen, k);
             if (i) sum += sc_count_of(&s[i - 1]);
         }
     } else {
         unsigned cnt = sc_entries(n);
         for (unsigned i = 0; i < cnt; i++)
-            if (((sc_key_at(n, i) ^ b) & mask) == 0) sum += sc_count_of(&s[i]);
+            if (((sc_key_at(n, alen, i) ^ b) & mask) == 0) sum += sc_count_of(&s[i]);
     }
     return sum;
 }
 
-uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len)
+uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len, unsigned alen)
 {
     const sc_slot *s = top_slot;
     unsigned from = SC_TOP_BITS / 8;
@@ -186,10 +271,10 @@ uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len)
          * only when compressed key bytes must be checked. */
         const sc_node *n = sc_node_of(w);
         unsigned depth = sc_word_depth(w), edge = depth * 8u;
-        if (!bits_match(n->key, q, from, len < edge ? len : edge)) return 0;
+        if (!bits_match(sc_word_key(w), q, from, len < edge ? len : edge)) return 0;
         if (len <= edge) return sc_count_of(s);
-        if (len < edge + 8) return sum_run(n, sc_word_kind(w), q[depth], len - edge);
-        s = sc_find_in(n, sc_word_kind(w), q[depth]);
+        if (len < edge + 8) return sum_run(n, sc_word_kind(w), alen, q[depth], len - edge);
+        s = sc_find_in(n, sc_word_kind(w), alen, q[depth]);
         if (!s) return 0;
         if (len == edge + 8) return sc_count_of(s);
         from = depth + 1u;

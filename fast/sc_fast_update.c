@@ -46,17 +46,17 @@ static unsigned held_entries(const sc_node *n)
 
 static unsigned end_depth(uintptr_t w, unsigned alen)
 {
-    return sc_is_inline(w) ? alen : sc_node_of(w)->depth;
+    return sc_is_inline(w) ? alen : sc_word_depth(w);
 }
 
 static uint8_t end_byte(uintptr_t w, unsigned from, unsigned i)
 {
-    return sc_is_inline(w) ? sc_inline_byte(w, from, i) : sc_node_of(w)->key[i];
+    return sc_is_inline(w) ? sc_inline_byte(w, from, i) : sc_word_key(w)[i];
 }
 
 static bool is_leaf(uintptr_t w)
 {
-    return sc_is_inline(w) || sc_node_of(w)->kind == SC_LEAF;
+    return sc_is_inline(w) || sc_word_kind(w) == SC_LEAF;
 }
 
 static void walk(sc_slot *top_slot, const uint8_t *addr, unsigned alen, sc_path *p)
@@ -86,8 +86,7 @@ static void walk(sc_slot *top_slot, const uint8_t *addr, unsigned alen, sc_path 
 static uintptr_t make_leaf(sc_fast_table *t, const uint8_t *addr, unsigned from, unsigned alen)
 {
     if (sc_fits_inline(from, alen)) return sc_inline_leaf(addr, from, alen);
-    sc_node *n = sc_node_new(t, SC_LEAF, alen, addr);
-    return n ? sc_node_word(n) : 0;
+    return sc_leaf_new(t, addr, alen);
 }
 
 /* The whole address of an inline leaf that sits where `prefix` fixes bytes
@@ -145,13 +144,13 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
     atomic_store_explicit(&s->child, child, memory_order_relaxed);
     if (sc_indexed(n->kind)) {
         /* release: the slot is complete before the index names it. */
-        atomic_store_explicit(&n->keys[b], (uint8_t)(i + 1), memory_order_release);
+        atomic_store_explicit(&sc_keys(n, n->alen)[b], (uint8_t)(i + 1), memory_order_release);
         /* relaxed: readers of indexed kinds never look at n. */
         atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_relaxed);
         return;
     }
     /* relaxed: published by the release store of n. */
-    atomic_store_explicit(&n->keys[i], b, memory_order_relaxed);
+    atomic_store_explicit(&sc_keys(n, n->alen)[i], b, memory_order_relaxed);
     /* release: the entry is complete before readers count it in. */
     atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_release);
 }
@@ -164,13 +163,13 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
             sc_slot *slot = NULL;                                                         \
             if ((n)->kind == SC_N256) slot = &s_[k_];                                     \
             else if (sc_indexed((n)->kind)) {                                             \
-                unsigned i_ = sc_index_at(n, k_);                                         \
+                unsigned i_ = sc_index_at(n, (n)->alen, k_);                                         \
                 slot = i_ ? &s_[i_ - 1] : NULL;                                           \
             } else if (k_ < held_entries(n)) slot = &s_[k_];                              \
             else break;                                                                   \
             uintptr_t word = slot ? sc_child_of(slot) : 0;                                \
             if (!word) continue;                                                          \
-            uint8_t key = sc_listed((n)->kind) ? sc_key_at(n, k_) : (uint8_t)k_;          \
+            uint8_t key = sc_listed((n)->kind) ? sc_key_at(n, (n)->alen, k_) : (uint8_t)k_; \
             body;                                                                         \
         }                                                                                 \
     } while (0)
@@ -199,12 +198,12 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
     /* Allocate first, so that running out of memory changes nothing. */
     if (!same && !(leaf = make_leaf(t, addr, leaf_from, alen))) return SC_E_NOMEM;
     if (split) {
-        fresh = sc_node_new(t, SC_N2, p.mismatch, addr);
+        fresh = sc_node_new(t, SC_N2, p.mismatch, addr, alen);
         old = rehome(t, p.end, addr, p.from[last], p.mismatch + 1, alen);
     } else if (grow) {
         sc_node *n = sc_node_of(p.end);
         /* The next kind up, or the same one without its emptied slots. */
-        fresh = sc_node_new(t, kind_for(n->children + 1u), n->depth, n->key);
+        fresh = sc_node_new(t, kind_for(n->children + 1u), n->depth, sc_key(n), alen);
     }
     if ((split || grow) && !fresh) {
         sc_subtree_release(t, leaf, true);
@@ -245,7 +244,7 @@ static bool collapse(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *h
         if (key != gone) { other = word; other_key = key; }
     });
     uint8_t prefix[16];
-    memcpy(prefix, holder->key, holder->depth);
+    memcpy(prefix, sc_key(holder), holder->depth);
     prefix[holder->depth] = other_key;
     uintptr_t moved = rehome(t, other, prefix, holder->depth + 1u, up_from, alen);
     if (!moved) return false;
@@ -261,7 +260,7 @@ static bool shrink(sc_fast_table *t, sc_slot *up, sc_node *holder, uint8_t b)
 {
     unsigned left = holder->children - 1u;
     if (holder->kind <= SC_N4 || left > sc_slot_cap(holder->kind - 1) / 2) return false;
-    sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, holder->key);
+    sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, sc_key(holder), holder->alen);
     if (!fresh) return false;
     copy_entries(holder, fresh, b);
     sc_slot_link(up, sc_node_word(fresh));
