@@ -124,6 +124,25 @@ static inline uint8_t sc_inline_byte(uintptr_t w, unsigned from, unsigned i)
     return (uint8_t)(w >> (8 * (1 + i - from)));
 }
 
+/* A pair: two addresses that share every byte but the last, in a slot
+ * whose position fixes all bytes but the last (from == alen - 1: below an
+ * IPv4 node of depth 2, the common case of two sessions in one /24 of a
+ * dense /16).  The word holds both last bytes and both counts, so such a
+ * pair costs no node and a count reads no further line:
+ *     bits 0-1: 3 | 8-15: key 0 | 16-23: key 1 | 24-43: count 0 | 44-63: count 1
+ * A member count that would pass SC_PAIR_MAX turns the pair into an N2. */
+#define SC_PAIR_MAX ((1u << 20) - 1)
+static inline bool sc_is_pair(uintptr_t w) { return (w & 3) == 3; }
+static inline uintptr_t sc_pair(uint8_t k0, uint64_t c0, uint8_t k1, uint64_t c1)
+{
+    return 3 | (uintptr_t)k0 << 8 | (uintptr_t)k1 << 16 | (uintptr_t)c0 << 24 | (uintptr_t)c1 << 44;
+}
+static inline uint8_t sc_pair_key(uintptr_t w, unsigned i) { return (uint8_t)(w >> (8 + 8 * i)); }
+static inline uint64_t sc_pair_count(uintptr_t w, unsigned i)
+{
+    return (w >> (24 + 20 * i)) & SC_PAIR_MAX;
+}
+
 static inline uint64_t sc_count_of(const sc_slot *s)
 {
     /* relaxed: a count is one counter's value; no other memory is read

@@ -26,11 +26,18 @@
  * address's remaining bytes inline (up to 7: every IPv4 leaf) or points to
  * a LEAF (IPv6 leaves near the top): the bare 16-byte address, no header;
  * either way the slot's count is that address's number of sessions.
+ * Two addresses that differ only in their last byte, in a slot that fixes
+ * every other byte, share one inline word, a pair, that holds both last
+ * bytes and both counts (sc_fast_node.h): the common shape where two IPv4
+ * sessions land in one /24 of a busy /16 costs no node.
  * Node kinds, each grown into the next when full: N2, N4 and N16 list
  * their keys (unsorted) beside their slots; N48 and N128 index 256 key
  * bytes into their slots; N256 has a slot per byte value; LEAF has none.
- * (N2 is the common shape where two addresses part; N128 holds the ~115
- * third bytes a /16 of 10M random IPv4 sessions has, at half an N256.)
+ * A node of 97 children or more is an N256 (sc_fast_update.c): counting
+ * through it reads one line, the slot, where an N128 needs two, the index
+ * byte and then the slot.  A /16 of 10M random IPv4 sessions has ~115
+ * third bytes: one N256 of 4 KiB, with pairs below, about 30 bytes a
+ * session.
  *
  * INVARIANTS (under the shard lock, between operations)
  *  - a slot's count is the sum of its child's slot counts (a leaf: the
@@ -237,6 +244,16 @@ static bool inline_match(uintptr_t w, const uint8_t *q, unsigned from, unsigned 
     return true;
 }
 
+/* The members of a pair whose last byte shares b's first `bits` bits. */
+static uint64_t pair_count(uintptr_t w, uint8_t b, unsigned bits)
+{
+    uint8_t mask = (uint8_t)(0xFF00u >> bits);
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < 2; i++)
+        if (((sc_pair_key(w, i) ^ b) & mask) == 0) sum += sc_pair_count(w, i);
+    return sum;
+}
+
 /* Sum of the children whose key byte shares b's first `bits` bits (1..7). */
 static uint64_t sum_run(const sc_node *n, int kind, unsigned alen, uint8_t b, unsigned bits)
 {
@@ -266,6 +283,7 @@ uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len, 
     for (;;) {
         uintptr_t w = sc_child_of(s);
         if (!w) return 0;
+        if (sc_is_pair(w)) return pair_count(w, q[from], len - 8 * from);
         if (sc_is_inline(w)) return inline_match(w, q, from, len) ? sc_count_of(s) : 0;
         /* The word names the node's depth and kind: its header line is read
          * only when compressed key bytes must be checked. */

@@ -46,6 +46,7 @@ static unsigned held_entries(const sc_node *n)
 
 static unsigned end_depth(uintptr_t w, unsigned alen)
 {
+    if (sc_is_pair(w)) return alen - 1;   /* it branches on the last byte */
     return sc_is_inline(w) ? alen : sc_word_depth(w);
 }
 
@@ -98,6 +99,9 @@ static void inline_address(uintptr_t w, const uint8_t *prefix, unsigned from, un
     for (unsigned i = from; i < alen; i++) out[i] = sc_inline_byte(w, from, i);
 }
 
+static uintptr_t pair_to_node(sc_fast_table *t, uintptr_t w, const uint8_t *prefix,
+                              unsigned alen, int add);
+
 /* Moves a child word from a slot leaving bytes [from, ..) open to one
  * leaving [to, ..) open: nodes carry their own key; an inline leaf is
  * re-encoded (to > from: it still fits) or, moving up (to < from), may need
@@ -106,23 +110,34 @@ static uintptr_t rehome(sc_fast_table *t, uintptr_t w, const uint8_t *prefix, un
                         unsigned to, unsigned alen)
 {
     if (!sc_is_inline(w)) return w;
+    if (sc_is_pair(w)) return pair_to_node(t, w, prefix, alen, -1);
     uint8_t a[16];
     inline_address(w, prefix, from, alen, a);
     return make_leaf(t, a, to, alen);
 }
 
-/* The smallest kind that holds `children`. */
+/* Past this many children a node is an N256 even though an N128 would
+ * hold them: a count then reads one line of the node (the slot) instead of
+ * two (the index byte, then the slot), for 42 bytes a child instead of 24.
+ * Shrinking back waits until 64 (half an N128), so churn never copies. */
+#define SC_N256_FROM 97
+
+/* The smallest kind that holds `children`, N256 from SC_N256_FROM on. */
 static int kind_for(unsigned children)
 {
+    if (children >= SC_N256_FROM) return SC_N256;
     int kind = SC_N2;
     while (sc_slot_cap(kind) < children) kind++;
     return kind;
 }
 
-/* True when `b` has neither an emptied slot to revive nor room to append. */
+/* True when `b` has neither an emptied slot to revive nor room to append,
+ * or the node is due to become an N256. */
 static bool no_room(const sc_node *n, uint8_t b)
 {
-    return n->kind != SC_N256 && !sc_find(n, b) && held_entries(n) == sc_slot_cap(n->kind);
+    if (n->kind == SC_N256) return false;
+    if (n->children + 1u >= SC_N256_FROM && !sc_find(n, b)) return true;
+    return !sc_find(n, b) && held_entries(n) == sc_slot_cap(n->kind);
 }
 
 /* Adds (b, count, child) to a node with room: in b's emptied slot if it has
@@ -153,6 +168,85 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
     atomic_store_explicit(&sc_keys(n, n->alen)[i], b, memory_order_relaxed);
     /* release: the entry is complete before readers count it in. */
     atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_release);
+}
+
+/* ---------------------------------------------------------------- pairs */
+
+static void path_add(const sc_path *p, int delta)
+{
+    for (unsigned i = 0; i < p->len; i++)
+        count_set(p->slot[i], sc_count_of(p->slot[i]) + (uint64_t)(int64_t)delta);
+}
+
+/* The pair as a node of depth alen - 1 (an N2, or an N4 when `add` names a
+ * third last byte, which gets one session); 0 when out of memory. */
+static uintptr_t pair_to_node(sc_fast_table *t, uintptr_t w, const uint8_t *prefix,
+                              unsigned alen, int add)
+{
+    sc_node *n = sc_node_new(t, add < 0 ? SC_N2 : SC_N4, alen - 1, prefix, alen);
+    if (!n) return 0;
+    uintptr_t leaf = sc_inline_leaf(prefix, alen, alen);   /* nothing left to hold */
+    for (unsigned i = 0; i < 2; i++) add_entry(n, sc_pair_key(w, i), sc_pair_count(w, i), leaf);
+    if (add >= 0) add_entry(n, (uint8_t)add, 1, leaf);
+    return sc_node_word(n);
+}
+
+/* Which member of pair w is addr (by its last byte), or -1. */
+static int pair_member(uintptr_t w, const uint8_t *addr, unsigned alen)
+{
+    uint8_t b = addr[alen - 1];
+    return sc_pair_key(w, 0) == b ? 0 : sc_pair_key(w, 1) == b ? 1 : -1;
+}
+
+/* An open that ends at a pair: a member's count goes up, or the pair
+ * becomes an N2 (a count at its limit) or an N4 (a third address). */
+static sc_status pair_open(sc_fast_table *t, const sc_path *p, const uint8_t *addr,
+                           unsigned alen)
+{
+    uintptr_t w = p->end, next;
+    int m = pair_member(w, addr, alen);
+    if (m >= 0 && sc_pair_count(w, (unsigned)m) < SC_PAIR_MAX) {
+        next = w + ((uintptr_t)1 << (24 + 20 * m));
+    } else {
+        next = pair_to_node(t, w, addr, alen, m >= 0 ? -1 : addr[alen - 1]);
+        if (!next) return SC_E_NOMEM;
+        if (m >= 0) {   /* the member at its limit gets its session in the node */
+            sc_slot *s = sc_find(sc_node_of(next), addr[alen - 1]);
+            count_set(s, sc_count_of(s) + 1);
+        }
+    }
+    path_add(p, +1);
+    sc_slot_link(p->slot[p->len - 1], next);
+    return SC_OK;
+}
+
+/* A close that ends at a pair: a member's count goes down; a member that
+ * reaches zero leaves the other as a plain inline leaf. */
+static sc_status pair_close(const sc_path *p, const uint8_t *addr, unsigned alen)
+{
+    uintptr_t w = p->end, next;
+    int m = pair_member(w, addr, alen);
+    if (m < 0) return SC_E_NOT_OPEN;
+    if (sc_pair_count(w, (unsigned)m) > 1) {
+        next = w - ((uintptr_t)1 << (24 + 20 * m));
+    } else {
+        uint8_t other[16];
+        memcpy(other, addr, alen);
+        other[alen - 1] = sc_pair_key(w, (unsigned)(1 - m));
+        next = sc_inline_leaf(other, alen - 1, alen);
+    }
+    path_add(p, -1);
+    sc_slot_link(p->slot[p->len - 1], next);
+    return SC_OK;
+}
+
+/* An open that parts from an inline leaf at the last byte, in a slot that
+ * fixes every other byte, makes a pair instead of an N2. */
+static bool pairs_with(const sc_path *p, unsigned alen)
+{
+    unsigned last = p->len - 1;
+    return p->end && sc_is_inline(p->end) && !sc_is_pair(p->end) && p->from[last] == alen - 1 &&
+           p->mismatch == alen - 1 && sc_count_of(p->slot[last]) < SC_PAIR_MAX;
 }
 
 /* Runs body for every child of n, with its key byte, slot and word. */
@@ -187,7 +281,15 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
 {
     sc_path p;
     walk(top_slot, addr, alen, &p);
+    if (p.end && sc_is_pair(p.end)) return pair_open(t, &p, addr, alen);
     unsigned last = p.len - 1;
+    if (pairs_with(&p, alen)) {
+        uintptr_t w = sc_pair(sc_inline_byte(p.end, alen - 1, alen - 1), sc_count_of(p.slot[last]),
+                              addr[alen - 1], 1);
+        path_add(&p, +1);
+        sc_slot_link(p.slot[last], w);
+        return SC_OK;
+    }
     bool same = p.end && is_leaf(p.end) && p.mismatch == alen;
     bool split = p.end && !same && p.mismatch < end_depth(p.end, alen);
     bool grow = p.end && !same && !split &&
@@ -209,7 +311,7 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
         sc_subtree_release(t, leaf, true);
         return SC_E_NOMEM;
     }
-    for (unsigned i = 0; i < p.len; i++) count_set(p.slot[i], sc_count_of(p.slot[i]) + 1);
+    path_add(&p, +1);
     sc_slot *slot = p.slot[last];
     if (same) return SC_OK;
     if (!p.end) {
@@ -287,9 +389,10 @@ sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr
 {
     sc_path p;
     walk(top_slot, addr, alen, &p);
+    if (p.end && sc_is_pair(p.end)) return pair_close(&p, addr, alen);
     if (!p.end || !is_leaf(p.end) || p.mismatch != alen || sc_count_of(p.slot[p.len - 1]) == 0)
         return SC_E_NOT_OPEN;
-    for (unsigned i = 0; i < p.len; i++) count_set(p.slot[i], sc_count_of(p.slot[i]) - 1);
+    path_add(&p, -1);
     /* Counts never grow down the path, so the shallowest zero heads the
      * whole emptied part. */
     unsigned k = 0;

@@ -6,7 +6,8 @@
  * empty it again in a chosen order; these sequences do: a node grows
  * N2 -> N4 -> N16 -> N48 -> N128 -> N256 and shrinks back, a compressed path is split
  * and restored, and IPv6 leaves move between inline words and LEAF nodes
- * as their parents come and go.  After each phase the table's bytes must
+ * as their parents come and go, and pairs (two addresses of one /24 in one
+ * word) form, grow into nodes and part.  After each phase the table's bytes must
  * return to what they were before it.
  */
 #include <stdio.h>
@@ -162,9 +163,108 @@ out:
     pair_free(&p);
 }
 
+/* Addresses of one /24 in a dense /16 share a slot that fixes all but the
+ * last byte: two of them make a pair (both counts in the slot's word), a
+ * third turns it into a node, and closing takes it back down; when the
+ * /16's node collapses, a pair moving up becomes a node.  Every order of
+ * closing is tried, with repeated sessions on each address. */
+static void test_pair_forms_grows_to_a_node_and_parts(void)
+{
+    static const uint8_t last[3] = {1, 2, 0x81};
+    for (unsigned order = 0; order < 6; order++) {
+        pair p = pair_new();
+        sc_addr other = v4(10, 7, 9, 9), a[3];
+        char step[64];
+        /* Opened and closed once, so the /16's top and stripes exist. */
+        if (!both(&p, &other, true, "warm") || !both(&p, &other, false, "warm")) goto out;
+        size_t empty = sc_table_bytes(p.fast);
+        if (!both(&p, &other, true, "other")) goto out;
+        for (unsigned i = 0; i < 3; i++) {
+            a[i] = v4(10, 7, 5, last[i]);
+            for (unsigned k = 0; k <= i; k++) {
+                snprintf(step, sizeof step, "order %u: open %u (x%u)", order, last[i], k + 1);
+                if (!both(&p, &a[i], true, step)) goto out;
+            }
+            if (i == 1) {   /* back from a pair to a leaf, and again */
+                snprintf(step, sizeof step, "order %u: pair parts", order);
+                if (!both(&p, &a[0], false, step) || !both(&p, &a[0], true, step)) goto out;
+            }
+        }
+        /* Close the three in order `order` (a permutation), and once with
+         * the other /24 gone first, so that the /16's node collapses. */
+        static const unsigned perm[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                            {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+        if (order % 2 && !both(&p, &other, false, "other first")) goto out;
+        for (unsigned j = 0; j < 3; j++) {
+            unsigned i = perm[order][j];
+            for (unsigned k = 0; k <= i; k++) {
+                snprintf(step, sizeof step, "order %u: close %u (x%u)", order, last[i], k + 1);
+                if (!both(&p, &a[i], false, step)) goto out;
+                for (unsigned o = 0; o < 3; o++)
+                    if (!same_counts(&p, &a[o], step)) goto out;
+            }
+        }
+        if (order % 2 == 0 && !both(&p, &other, false, "other last")) goto out;
+        CHECK(sc_table_bytes(p.fast) == empty, "order %u: bytes %zu after closing all, %zu before",
+              order, sc_table_bytes(p.fast), empty);
+    out:
+        pair_free(&p);
+    }
+}
+
+static uint64_t fast_count(sc_table *t, const sc_addr *a, unsigned len)
+{
+    sc_prefix pre;
+    uint64_t n = 0;
+    sc_prefix_make(a, len, &pre);
+    sc_count(t, &pre, SC_SERVICE_SMTP, &n);
+    return n;
+}
+
+/* A pair keeps each member's count in 20 bits: the open past that limit
+ * moves the pair into a node, with every count still exact (checked
+ * against arithmetic: ref would take minutes to close a million). */
+static void test_pair_member_past_its_count_limit_becomes_a_node(void)
+{
+    const uint64_t big = (1u << 20) + 3;
+    sc_table *t = NULL;
+    sc_table_new(sc_impl_fast(), NULL, &t);
+    sc_addr other = v4(10, 6, 1, 1), lo = v4(10, 6, 2, 4), hi = v4(10, 6, 2, 5);
+    sc_open(t, &other, SC_SERVICE_SMTP);
+    size_t before = sc_table_bytes(t);
+    sc_open(t, &hi, SC_SERVICE_SMTP);
+    uint64_t opened = 0;
+    for (; opened < big; opened++)
+        if (!CHECK(sc_open(t, &lo, SC_SERVICE_SMTP) == SC_OK, "open %llu of 10.6.2.4",
+                   (unsigned long long)opened))
+            goto out;
+    CHECK(fast_count(t, &lo, 32) == big, "10.6.2.4/32: %llu, want %llu",
+          (unsigned long long)fast_count(t, &lo, 32), (unsigned long long)big);
+    CHECK(fast_count(t, &hi, 32) == 1, "10.6.2.5/32: %llu, want 1",
+          (unsigned long long)fast_count(t, &hi, 32));
+    CHECK(fast_count(t, &lo, 31) == big + 1, "10.6.2.4/31: %llu, want %llu",
+          (unsigned long long)fast_count(t, &lo, 31), (unsigned long long)big + 1);
+    CHECK(fast_count(t, &lo, 16) == big + 2, "10.6.0.0/16: %llu, want %llu",
+          (unsigned long long)fast_count(t, &lo, 16), (unsigned long long)big + 2);
+    for (; opened > 0; opened--)
+        if (!CHECK(sc_close(t, &lo, SC_SERVICE_SMTP) == SC_OK, "close with %llu left",
+                   (unsigned long long)opened))
+            goto out;
+    CHECK(sc_close(t, &lo, SC_SERVICE_SMTP) == SC_E_NOT_OPEN, "one close too many is refused");
+    CHECK(fast_count(t, &lo, 24) == 1, "10.6.2.0/24 after closing: %llu, want 1",
+          (unsigned long long)fast_count(t, &lo, 24));
+    sc_close(t, &hi, SC_SERVICE_SMTP);
+    CHECK(sc_table_bytes(t) == before, "bytes %zu after closing, %zu before", sc_table_bytes(t),
+          before);
+out:
+    sc_table_free(t);
+}
+
 int main(void)
 {
     RUN(test_node_grows_through_every_kind_and_shrinks_back);
     RUN(test_ipv6_leaves_move_between_inline_and_nodes);
+    RUN(test_pair_forms_grows_to_a_node_and_parts);
+    RUN(test_pair_member_past_its_count_limit_becomes_a_node);
     return check_done();
 }
