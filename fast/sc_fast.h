@@ -87,8 +87,7 @@ sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr
                         unsigned addr_bytes);
 /* ---- sc_fast_trie.c.  Lock-free; the caller is inside an RCU read-side
  * section. */
-uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *addr, unsigned len,
-                       unsigned addr_bytes);
+uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *addr, unsigned len);
 /* Hands memory readers may still see to RCU; frees it all at teardown. */
 void sc_retire(sc_fast_table *t, void *p, size_t size);
 void sc_retire_flush_all(sc_fast_table *t);

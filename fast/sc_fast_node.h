@@ -16,9 +16,9 @@ _Static_assert(sizeof(uintptr_t) == 8, "inline leaves need 64-bit child words");
 /* Kinds in growing order: a full node grows into the next one. */
 enum { SC_LEAF, SC_N2, SC_N4, SC_N16, SC_N48, SC_N128, SC_N256 };
 
-/* An inner node: an 8-byte header, then its key (the tree's address length:
- * 4 or 16 bytes, of which [0, depth) mean something), its key list or
- * index, and its slots, 8-aligned.  A LEAF is no sc_node at all: it is the
+/* An inner node: an 8-byte header, then its key (the `depth` address bytes
+ * it fixes), its key list or index, and its slots, 8-aligned: every offset
+ * follows from kind and depth, which the child word carries.  A LEAF is no sc_node at all: it is the
  * bare address (4 or 16 bytes); its child word says what it is.  Nodes
  * carry no rcu_head: retired memory is batched per CPU (sc_fast_trie.c). */
 typedef struct sc_node {
@@ -26,9 +26,8 @@ typedef struct sc_node {
     uint8_t depth;             /* the byte this node branches on */
     _Atomic uint16_t n;        /* slots used, in order (listed, indexed kinds) */
     uint16_t children;         /* live children; writers only, under the shard lock */
-    uint8_t alen;              /* key bytes: the tree's address length */
-    uint8_t unused;
-    uint8_t mem[];             /* key[alen]; keys: listed keys[n] or index[256] (slot + 1) */
+    uint16_t unused;
+    uint8_t mem[];             /* key[depth]; keys: listed keys[n] or index[256] (slot + 1) */
 } sc_node;
 
 /* N2/N4/N16 list their keys; N48/N128 index 256 key bytes into slots. */
@@ -47,32 +46,33 @@ static inline unsigned sc_key_bytes(int kind)
     return sc_listed(kind) ? sc_slot_cap(kind) : sc_indexed(kind) ? 256 : 0;
 }
 
-static inline size_t sc_slots_offset(int kind, unsigned alen)
+static inline size_t sc_slots_offset(int kind, unsigned depth)
 {
-    size_t off = offsetof(sc_node, mem) + alen + sc_key_bytes(kind);
+    size_t off = offsetof(sc_node, mem) + depth + sc_key_bytes(kind);
     return (off + 7) & ~(size_t)7;
 }
 
-static inline size_t sc_node_size(int kind, unsigned alen)
+/* A LEAF's depth is its address length. */
+static inline size_t sc_node_size(int kind, unsigned depth)
 {
-    return kind == SC_LEAF ? alen : sc_slots_offset(kind, alen) + sc_slot_cap(kind) * sizeof(sc_slot);
+    return kind == SC_LEAF ? depth : sc_slots_offset(kind, depth) + sc_slot_cap(kind) * sizeof(sc_slot);
 }
 
 static inline const uint8_t *sc_key(const sc_node *n) { return n->mem; }
 
-static inline _Atomic uint8_t *sc_keys(const sc_node *n, unsigned alen)
+static inline _Atomic uint8_t *sc_keys(const sc_node *n, unsigned depth)
 {
-    return (_Atomic uint8_t *)((uintptr_t)n->mem + alen);
+    return (_Atomic uint8_t *)((uintptr_t)n->mem + depth);
 }
 
-static inline sc_slot *sc_slots_of_kind(const sc_node *n, int kind, unsigned alen)
+static inline sc_slot *sc_slots_of_kind(const sc_node *n, int kind, unsigned depth)
 {
-    return (sc_slot *)((uintptr_t)n + sc_slots_offset(kind, alen));
+    return (sc_slot *)((uintptr_t)n + sc_slots_offset(kind, depth));
 }
 
 static inline sc_slot *sc_slots(const sc_node *n)
 {
-    return sc_slots_of_kind(n, n->kind, n->alen);
+    return sc_slots_of_kind(n, n->kind, n->depth);
 }
 
 /* ---------------------------------------------------------------- words */
@@ -170,37 +170,37 @@ static inline unsigned sc_entries(const sc_node *n)
     return atomic_load_explicit(&n->n, memory_order_acquire);
 }
 
-static inline uint8_t sc_key_at(const sc_node *n, unsigned alen, unsigned i)
+static inline uint8_t sc_key_at(const sc_node *n, unsigned depth, unsigned i)
 {
     /* relaxed: listed keys below n are immutable once published, and n's
      * acquire ordered them; index bytes are read with sc_index_at. */
-    return atomic_load_explicit(&sc_keys(n, alen)[i], memory_order_relaxed);
+    return atomic_load_explicit(&sc_keys(n, depth)[i], memory_order_relaxed);
 }
 
-static inline unsigned sc_index_at(const sc_node *n, unsigned alen, unsigned b)
+static inline unsigned sc_index_at(const sc_node *n, unsigned depth, unsigned b)
 {
     /* acquire: pairs with the release that sets the index byte after its
      * slot is filled in. */
-    return atomic_load_explicit(&sc_keys(n, alen)[b], memory_order_acquire);
+    return atomic_load_explicit(&sc_keys(n, depth)[b], memory_order_acquire);
 }
 
 /* The slot for key byte b in a node of `kind`, or NULL when it has no such
  * child. */
-static inline sc_slot *sc_find_in(const sc_node *n, int kind, unsigned alen, uint8_t b)
+static inline sc_slot *sc_find_in(const sc_node *n, int kind, unsigned depth, uint8_t b)
 {
-    sc_slot *s = sc_slots_of_kind(n, kind, alen);
+    sc_slot *s = sc_slots_of_kind(n, kind, depth);
     switch (kind) {
     case SC_N256:
         return sc_child_of(&s[b]) ? &s[b] : NULL;
     case SC_N48:
     case SC_N128: {
-        unsigned i = sc_index_at(n, alen, b);
+        unsigned i = sc_index_at(n, depth, b);
         return i ? &s[i - 1] : NULL;
     }
     default: {
         unsigned cnt = sc_entries(n);
         for (unsigned i = 0; i < cnt; i++)
-            if (sc_key_at(n, alen, i) == b) return &s[i];
+            if (sc_key_at(n, depth, i) == b) return &s[i];
         return NULL;
     }
     }
@@ -208,14 +208,13 @@ static inline sc_slot *sc_find_in(const sc_node *n, int kind, unsigned alen, uin
 
 static inline sc_slot *sc_find(const sc_node *n, uint8_t b)
 {
-    return sc_find_in(n, n->kind, n->alen, b);
+    return sc_find_in(n, n->kind, n->depth, b);
 }
 
 /* ---------------------------------------------------------------- memory
  * (sc_fast_trie.c).  Bytes are counted while a node is part of the table:
  * from node_new until it is retired or freed. */
-sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key,
-                     unsigned alen);
+sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key);
 /* A LEAF holding addr; 0 when out of memory. */
 uintptr_t sc_leaf_new(sc_fast_table *t, const uint8_t *addr, unsigned alen);
 /* Frees after a grace period: readers may still be walking it. */

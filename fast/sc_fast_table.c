@@ -189,7 +189,7 @@ static uint64_t fast_count(const sc_table *tab, const sc_prefix *prefix, sc_serv
     /* relaxed: one counter's value, as in the trie. */
     if (prefix->len == SC_TOP_BITS) return atomic_load_explicit(&top->count, memory_order_relaxed);
     urcu_bp_read_lock();
-    uint64_t n = sc_trie_count(top, a, prefix->len, tree->addr_bytes);
+    uint64_t n = sc_trie_count(top, a, prefix->len);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return n;

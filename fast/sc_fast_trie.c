@@ -96,14 +96,12 @@ static void *node_alloc(sc_fast_table *t, size_t size)
     return p;
 }
 
-sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key,
-                     unsigned alen)
+sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key)
 {
-    sc_node *n = node_alloc(t, sc_node_size(kind, alen));
+    sc_node *n = node_alloc(t, sc_node_size(kind, depth));
     if (!n) return NULL;
     n->kind = (uint8_t)kind;
     n->depth = (uint8_t)depth;
-    n->alen = (uint8_t)alen;
     memcpy(n->mem, key, depth);
     return n;
 }
@@ -190,7 +188,7 @@ void sc_retire_flush_all(sc_fast_table *t)
 
 void sc_node_retire(sc_fast_table *t, sc_node *n)
 {
-    sc_retire(t, n, sc_node_size(n->kind, n->alen));
+    sc_retire(t, n, sc_node_size(n->kind, n->depth));
 }
 
 void sc_subtree_release(sc_fast_table *t, uintptr_t w, bool now)
@@ -208,7 +206,7 @@ void sc_subtree_release(sc_fast_table *t, uintptr_t w, bool now)
             uintptr_t c = sc_child_of(&s[i]);
             if (c) sc_subtree_release(t, c, now);
         }
-        size = sc_node_size(n->kind, n->alen);
+        size = sc_node_size(n->kind, n->depth);
     }
     if (!now) {
         sc_retire(t, p, size);
@@ -255,28 +253,28 @@ static uint64_t pair_count(uintptr_t w, uint8_t b, unsigned bits)
 }
 
 /* Sum of the children whose key byte shares b's first `bits` bits (1..7). */
-static uint64_t sum_run(const sc_node *n, int kind, unsigned alen, uint8_t b, unsigned bits)
+static uint64_t sum_run(const sc_node *n, int kind, unsigned depth, uint8_t b, unsigned bits)
 {
     uint8_t mask = (uint8_t)(0xFF00u >> bits);
     unsigned lo = b & mask, hi = lo | (uint8_t)~mask;
-    const sc_slot *s = sc_slots_of_kind(n, kind, alen);
+    const sc_slot *s = sc_slots_of_kind(n, kind, depth);
     uint64_t sum = 0;
     if (kind == SC_N256) {
         for (unsigned k = lo; k <= hi; k++) sum += sc_count_of(&s[k]);
     } else if (sc_indexed(kind)) {
         for (unsigned k = lo; k <= hi; k++) {
-            unsigned i = sc_index_at(n, alen, k);
+            unsigned i = sc_index_at(n, depth, k);
             if (i) sum += sc_count_of(&s[i - 1]);
         }
     } else {
         unsigned cnt = sc_entries(n);
         for (unsigned i = 0; i < cnt; i++)
-            if (((sc_key_at(n, alen, i) ^ b) & mask) == 0) sum += sc_count_of(&s[i]);
+            if (((sc_key_at(n, depth, i) ^ b) & mask) == 0) sum += sc_count_of(&s[i]);
     }
     return sum;
 }
 
-uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len, unsigned alen)
+uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len)
 {
     const sc_slot *s = top_slot;
     unsigned from = SC_TOP_BITS / 8;
@@ -291,8 +289,8 @@ uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len, 
         unsigned depth = sc_word_depth(w), edge = depth * 8u;
         if (!bits_match(sc_word_key(w), q, from, len < edge ? len : edge)) return 0;
         if (len <= edge) return sc_count_of(s);
-        if (len < edge + 8) return sum_run(n, sc_word_kind(w), alen, q[depth], len - edge);
-        s = sc_find_in(n, sc_word_kind(w), alen, q[depth]);
+        if (len < edge + 8) return sum_run(n, sc_word_kind(w), depth, q[depth], len - edge);
+        s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
         if (!s) return 0;
         if (len == edge + 8) return sc_count_of(s);
         from = depth + 1u;

@@ -159,13 +159,13 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
     atomic_store_explicit(&s->child, child, memory_order_relaxed);
     if (sc_indexed(n->kind)) {
         /* release: the slot is complete before the index names it. */
-        atomic_store_explicit(&sc_keys(n, n->alen)[b], (uint8_t)(i + 1), memory_order_release);
+        atomic_store_explicit(&sc_keys(n, n->depth)[b], (uint8_t)(i + 1), memory_order_release);
         /* relaxed: readers of indexed kinds never look at n. */
         atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_relaxed);
         return;
     }
     /* relaxed: published by the release store of n. */
-    atomic_store_explicit(&sc_keys(n, n->alen)[i], b, memory_order_relaxed);
+    atomic_store_explicit(&sc_keys(n, n->depth)[i], b, memory_order_relaxed);
     /* release: the entry is complete before readers count it in. */
     atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_release);
 }
@@ -183,7 +183,7 @@ static void path_add(const sc_path *p, int delta)
 static uintptr_t pair_to_node(sc_fast_table *t, uintptr_t w, const uint8_t *prefix,
                               unsigned alen, int add)
 {
-    sc_node *n = sc_node_new(t, add < 0 ? SC_N2 : SC_N4, alen - 1, prefix, alen);
+    sc_node *n = sc_node_new(t, add < 0 ? SC_N2 : SC_N4, alen - 1, prefix);
     if (!n) return 0;
     uintptr_t leaf = sc_inline_leaf(prefix, alen, alen);   /* nothing left to hold */
     for (unsigned i = 0; i < 2; i++) add_entry(n, sc_pair_key(w, i), sc_pair_count(w, i), leaf);
@@ -257,13 +257,13 @@ static bool pairs_with(const sc_path *p, unsigned alen)
             sc_slot *slot = NULL;                                                         \
             if ((n)->kind == SC_N256) slot = &s_[k_];                                     \
             else if (sc_indexed((n)->kind)) {                                             \
-                unsigned i_ = sc_index_at(n, (n)->alen, k_);                                         \
+                unsigned i_ = sc_index_at(n, (n)->depth, k_);                                         \
                 slot = i_ ? &s_[i_ - 1] : NULL;                                           \
             } else if (k_ < held_entries(n)) slot = &s_[k_];                              \
             else break;                                                                   \
             uintptr_t word = slot ? sc_child_of(slot) : 0;                                \
             if (!word) continue;                                                          \
-            uint8_t key = sc_listed((n)->kind) ? sc_key_at(n, (n)->alen, k_) : (uint8_t)k_; \
+            uint8_t key = sc_listed((n)->kind) ? sc_key_at(n, (n)->depth, k_) : (uint8_t)k_; \
             body;                                                                         \
         }                                                                                 \
     } while (0)
@@ -300,12 +300,12 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
     /* Allocate first, so that running out of memory changes nothing. */
     if (!same && !(leaf = make_leaf(t, addr, leaf_from, alen))) return SC_E_NOMEM;
     if (split) {
-        fresh = sc_node_new(t, SC_N2, p.mismatch, addr, alen);
+        fresh = sc_node_new(t, SC_N2, p.mismatch, addr);
         old = rehome(t, p.end, addr, p.from[last], p.mismatch + 1, alen);
     } else if (grow) {
         sc_node *n = sc_node_of(p.end);
         /* The next kind up, or the same one without its emptied slots. */
-        fresh = sc_node_new(t, kind_for(n->children + 1u), n->depth, sc_key(n), alen);
+        fresh = sc_node_new(t, kind_for(n->children + 1u), n->depth, sc_key(n));
     }
     if ((split || grow) && !fresh) {
         sc_subtree_release(t, leaf, true);
@@ -362,7 +362,7 @@ static bool shrink(sc_fast_table *t, sc_slot *up, sc_node *holder, uint8_t b)
 {
     unsigned left = holder->children - 1u;
     if (holder->kind <= SC_N4 || left > sc_slot_cap(holder->kind - 1) / 2) return false;
-    sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, sc_key(holder), holder->alen);
+    sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, sc_key(holder));
     if (!fresh) return false;
     copy_entries(holder, fresh, b);
     sc_slot_link(up, sc_node_word(fresh));
