@@ -75,7 +75,11 @@ static void walk(sc_slot *top_slot, const uint8_t *addr, unsigned alen, sc_path 
         p->mismatch = j;
         if (j < depth || is_leaf(w)) return;
         sc_node *n = sc_node_of(w);
-        sc_slot *s = sc_find(n, addr[depth]);
+        /* The word names kind and depth, so the slot's line is fetched at
+         * once; the header line (children, written if this is where the
+         * open or close acts) comes in alongside, not after it. */
+        __builtin_prefetch(n, 1);
+        sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, addr[depth]);
         if (!s || !sc_child_of(s)) return;   /* absent, or an emptied slot */
         p->holder[p->len] = n;
         p->from[p->len] = depth + 1;
