@@ -223,10 +223,28 @@ void sc_trie_destroy(sc_fast_table *t, uintptr_t w)
 
 /* ---------------------------------------------------------------- counting */
 
+/* Bits [8 * from_byte, bits) of key and q agree.  Whole bytes go 8 and 4
+ * at a time (a LEAF's 13 bytes below an N256 in three compares), reading
+ * no key byte past bits / 8 + 1: a node's key is followed by its index,
+ * which writers may be changing. */
 static bool bits_match(const uint8_t *key, const uint8_t *q, unsigned from_byte, unsigned bits)
 {
     if (bits <= from_byte * 8) return true;
-    for (unsigned i = from_byte; i < bits / 8; i++)
+    unsigned i = from_byte, whole = bits / 8;
+    for (; i + 8 <= whole; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, key + i, 8);
+        memcpy(&b, q + i, 8);
+        if (a != b) return false;
+    }
+    if (i + 4 <= whole) {
+        uint32_t a, b;
+        memcpy(&a, key + i, 4);
+        memcpy(&b, q + i, 4);
+        if (a != b) return false;
+        i += 4;
+    }
+    for (; i < whole; i++)
         if (key[i] != q[i]) return false;
     unsigned rest = bits % 8;
     return rest == 0 || ((key[bits / 8] ^ q[bits / 8]) & (0xFF00u >> rest)) == 0;
