@@ -32,7 +32,7 @@ MIXES = ("mta", "random4", "random6")
 OPS = ("count_rel24", "count_rel32", "count_rel48", "count_rel64", "count_rel128",
        "count_short", "count_prefix", "count_text", "open_close", "mta_loop",
        "count_under_writes")
-LIMITS = ("dram_miss", "atomic_add", "atomic_add_contended")
+LIMITS = ("dram_miss", "dram_miss_threads", "atomic_add", "atomic_add_contended")
 NAME_RE = re.compile(r"^(?P<impl>fast|peer|ref)/(?P<op>[a-z0-9_]+)/(?P<mix>[a-z0-9]+)/(?P<n>\d+)"
                      r"(?P<rt>/real_time)?(?:/threads:(?P<thr>\d+))?$")
 LIMIT_RE = re.compile(r"^limit/(?P<what>[a-z_]+)(?P<rt>/real_time)?(?:/threads:(?P<thr>\d+))?$")
@@ -113,7 +113,10 @@ def index(res):
             continue
         m = LIMIT_RE.match(name)
         if m:
-            limits[m["what"]] = r
+            thr = int(m["thr"] or 1)
+            limits[m["what"] if thr == 1 or m["what"] != "dram_miss" else "dram_miss_threads"] = r
+            if thr > 1:
+                r.counters["threads"] = thr
     return rows, limits
 
 
@@ -168,6 +171,8 @@ def table(data, out=sys.stdout):
     w("  %-34s %9s  %s\n" % ("limit", "ns", "what"))
     descr = {
         "dram_miss": "one dependent random load, 1 GiB mmap + MADV_HUGEPAGE%s",
+        "dram_miss_threads": "the same on %s threads at once (ns per load, as each thread sees "
+                             "it; scale %s)",
         "atomic_add": "lock xadd on a private cache line",
         "atomic_add_contended": "lock xadd, 2 threads on one line (ns per add, as each thread sees it)",
     }
@@ -178,6 +183,13 @@ def table(data, out=sys.stdout):
             frac = r.counters.get("huge_page_fraction") if r else None
             d = d % ("" if frac is None else ", %.0f%% on huge pages" % (frac * 100))
         ns = r.ns if r else None
+        if what == "dram_miss_threads":
+            if not r:
+                continue
+            thr = int(r.counters.get("threads", 2))
+            ns = ns * thr if ns is not None else None   # GB: per load of all threads together
+            scale = (l_dram * thr / ns) if (l_dram and ns) else None
+            d = d % (thr, "-" if scale is None else "%.2f" % scale)
         if r and what == "atomic_add_contended":
             ns = ns * 2 if ns is not None else None   # GB: per add of both threads together
         w("  %-34s %9s  %s\n" % ("limit/" + what, fmt_ns(ns), d))
@@ -373,7 +385,7 @@ def plot(data, svg):
     res = results(data)
     rows, limits = index(res)
     lim = {k: (limits[k].ns * (2 if k == "atomic_add_contended" else 1))
-           for k in LIMITS if k in limits and limits[k].ns}
+           for k in LIMITS if k in limits and limits[k].ns and k != "dram_miss_threads"}
     sizes = sorted({k[3] for k in rows})
     if not sizes:
         die("no population benchmarks in the results to plot")

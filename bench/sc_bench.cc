@@ -711,6 +711,22 @@ static void bm_dram_miss(State &st, uint64_t spin_iters)
     st.counters["huge_page_fraction"] = g_dram.thp;
 }
 
+// The same walk on every CPU at once, each thread from its own point of the
+// cycle: how far the memory system lets independent misses overlap, which
+// bounds the thread scaling of anything that misses DRAM once per op.
+static void bm_dram_miss_threads(State &st)
+{
+    if (st.thread_index() == 0) build_dram();
+    auto it = st.begin();   // Google Benchmark's start barrier: the buffer is built
+    auto end = st.end();
+    size_t lines = g_dram.size / 64;
+    void *p = static_cast<char *>(g_dram.base) +
+              (size_t)st.thread_index() * (lines / (size_t)st.threads()) * 64;
+    for (; it != end; ++it) p = *static_cast<void **>(p);
+    benchmark::DoNotOptimize(p);
+    st.SetItemsProcessed(st.iterations());
+}
+
 static std::atomic<uint64_t> g_line alignas(64);
 static std::atomic<uint64_t> g_shared_line alignas(64);
 
@@ -780,6 +796,10 @@ static void register_all(const Options &o, const Plant &plant)
     name = "limit/dram_miss";
     sp = plant_for(plant, name);
     add(name, 1, false, [sp](State &st) { bm_dram_miss(st, sp); });
+    if (o.threads > 1) {
+        name = "limit/dram_miss";
+        add(name, o.threads, true, [](State &st) { bm_dram_miss_threads(st); });
+    }
     name = "limit/atomic_add";
     sp = plant_for(plant, name);
     add(name, 1, false, [sp](State &st) { bm_atomic_add(st, &g_line, sp); });
