@@ -22,14 +22,21 @@ typedef struct sc_slot {
     _Atomic uintptr_t child;
 } sc_slot;
 
-/* A top slot: the /16's slot and the lock its writers take (the shard
- * lock), on the line an open or close reads anyway.  32 bytes: the top of
- * 2^16 is one 2 MiB huge page. */
-typedef struct sc_top_slot {
-    sc_slot slot;
+/* The top of a tree, one 2 MiB huge page: the /16s' child words, read by
+ * every count, apart from the lines every open and close writes: each
+ * /16's counter and the lock its writers take (the shard lock).  A count
+ * below /16 so reads a line no writer dirties unless the /16's first node
+ * changes, and 8 child words share a line instead of 2 whole slots. */
+typedef struct sc_shard {
+    _Atomic uint64_t count;
     _Atomic uint32_t lock;
-    uint32_t unused[3];
-} sc_top_slot;
+    uint32_t unused;
+} sc_shard;
+
+typedef struct sc_top {
+    _Atomic uintptr_t child[SC_TOP_SLOTS];
+    sc_shard shard[SC_TOP_SLOTS];
+} sc_top;
 
 /* Per-CPU short counters of one tree: prefixes /0, /4, /8, /12 of the
  * first 16 bits (1 + 16 + 256 + 4096 counters); /16 lives in the top. */
@@ -41,7 +48,7 @@ typedef struct sc_short_stripe {
 /* One (service, family): a direct-indexed top of 2^16 slots, the short
  * counters, and below each slot a path-compressed trie (sc_fast_trie.c). */
 typedef struct sc_tree {
-    sc_top_slot *top;
+    sc_top *top;
     sc_short_stripe *stripes;    /* nstripes of them */
     unsigned addr_bytes;         /* 4 or 16 */
 } sc_tree;
@@ -80,18 +87,18 @@ void sc_short_add(const sc_fast_table *t, sc_tree *tree, const uint8_t *addr, in
 uint64_t sc_short_count(const sc_fast_table *t, const sc_tree *tree, const uint8_t *addr,
                         unsigned len);
 
-/* ---- sc_fast_update.c: the trie below one top slot (callers hold its lock) */
-sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
+/* ---- sc_fast_update.c: the trie below one /16 (callers hold its shard lock) */
+sc_status sc_trie_open(sc_fast_table *t, sc_top *top, unsigned i, const uint8_t *addr,
                        unsigned addr_bytes);
-sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
+sc_status sc_trie_close(sc_fast_table *t, sc_top *top, unsigned i, const uint8_t *addr,
                         unsigned addr_bytes);
 /* ---- sc_fast_trie.c.  Lock-free; the caller is inside an RCU read-side
  * section. */
-uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *addr, unsigned len);
+uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *addr, unsigned len);
 /* Hands memory readers may still see to RCU; frees it all at teardown. */
 void sc_retire(sc_fast_table *t, void *p, size_t size);
 void sc_retire_flush_all(sc_fast_table *t);
-/* Frees a top slot's whole subtree at once (table teardown, no readers). */
+/* Frees a /16's whole subtree at once (table teardown, no readers). */
 void sc_trie_destroy(sc_fast_table *t, uintptr_t child);
 
 #endif /* SC_FAST_H */

@@ -143,12 +143,14 @@ static inline uint64_t sc_pair_count(uintptr_t w, unsigned i)
     return (w >> (24 + 20 * i)) & SC_PAIR_MAX;
 }
 
-static inline uint64_t sc_count_of(const sc_slot *s)
+static inline uint64_t sc_counter(const _Atomic uint64_t *c)
 {
     /* relaxed: a count is one counter's value; no other memory is read
      * through it. */
-    return atomic_load_explicit(&s->count, memory_order_relaxed);
+    return atomic_load_explicit(c, memory_order_relaxed);
 }
+
+static inline uint64_t sc_count_of(const sc_slot *s) { return sc_counter(&s->count); }
 
 static inline uintptr_t sc_child_of(const sc_slot *s)
 {
@@ -157,11 +159,13 @@ static inline uintptr_t sc_child_of(const sc_slot *s)
     return atomic_load_explicit(&s->child, memory_order_acquire);
 }
 
-static inline void sc_slot_link(sc_slot *s, uintptr_t w)
+static inline void sc_link(_Atomic uintptr_t *at, uintptr_t w)
 {
     /* release: publishes a fully built node to lock-free readers. */
-    atomic_store_explicit(&s->child, w, memory_order_release);
+    atomic_store_explicit(at, w, memory_order_release);
 }
+
+static inline void sc_slot_link(sc_slot *s, uintptr_t w) { sc_link(&s->child, w); }
 
 static inline unsigned sc_entries(const sc_node *n)
 {

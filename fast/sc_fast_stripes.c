@@ -118,7 +118,7 @@ uint64_t sc_short_count(const sc_fast_table *t, const sc_tree *tree, const uint8
         uint64_t sum = 0;
         for (unsigned i = 0; i < n; i++)
             /* relaxed: as above; top counters only ever hold exact values. */
-            sum += atomic_load_explicit(&tree->top[first + i].slot.count, memory_order_relaxed);
+            sum += atomic_load_explicit(&tree->top->shard[first + i].count, memory_order_relaxed);
         return sum;
     }
     int64_t v = sum_stripes(t, tree, level_base[lvl + 1] + first, n);

@@ -3,11 +3,12 @@
  * family), made on first use, and the shard locks.
  *
  * A shard is one /16 of one tree.  Opens and closes of a shard take its lock,
- * a word in the shard's top slot (there is no global lock); counts take
- * none.  Every open and close writes the top slot's counter anyway, so two
+ * a word beside the /16's counter in the top (there is no global lock);
+ * counts take none.  Every open and close writes that counter anyway, so two
  * threads in one /16 contend on that line whatever the locking; the lock on
  * the same line costs no further miss, and a shared (reader-writer) lock for
  * updates on existing paths would add an RMW on that line and buy nothing.
+ * The /16's child word, which counts read, lies on another line (sc_fast.h).
  * It spins briefly, then yields: critical sections are a walk of at most 15
  * nodes and one allocation.
  * Trees are published with a compare-and-swap, so two threads opening the
@@ -29,7 +30,11 @@
 #include "sc_fast.h"
 #include "sc_tsan.h"
 
-static size_t top_bytes(void) { return SC_TOP_SLOTS * sizeof(sc_top_slot); }
+/* The top's mapping: whole huge pages. */
+static size_t top_bytes(void)
+{
+    return (sizeof(sc_top) + SC_HUGE_PAGE - 1) / SC_HUGE_PAGE * SC_HUGE_PAGE;
+}
 static size_t stripes_bytes(const sc_fast_table *t)
 {
     return t->nstripes * sizeof(sc_short_stripe);
@@ -61,7 +66,7 @@ static sc_status fast_table_new(size_t n_services, sc_table **out)
 static void tree_free(sc_fast_table *t, sc_tree *tree)
 {
     for (unsigned i = 0; i < SC_TOP_SLOTS; i++)
-        sc_trie_destroy(t, atomic_load_explicit(&tree->top[i].slot.child, memory_order_relaxed));
+        sc_trie_destroy(t, atomic_load_explicit(&tree->top->child[i], memory_order_relaxed));
     sc_unmap(t, tree->top, top_bytes());
     sc_unmap(t, tree->stripes, stripes_bytes(t));
     free(tree);
@@ -149,16 +154,17 @@ void sc_spin_unlock(_Atomic uint32_t *lock)
     atomic_store_explicit(lock, 0, memory_order_release);
 }
 
-typedef sc_status (*trie_update)(sc_fast_table *, sc_slot *, const uint8_t *, unsigned);
+typedef sc_status (*trie_update)(sc_fast_table *, sc_top *, unsigned, const uint8_t *, unsigned);
 
 static sc_status update(sc_fast_table *t, sc_tree *tree, const uint8_t *addr, trie_update fn,
                         int delta)
 {
-    sc_top_slot *top = &tree->top[top_index(addr)];
-    sc_spin_lock(&top->lock);
-    sc_status st = fn(t, &top->slot, addr, tree->addr_bytes);
+    unsigned i = top_index(addr);
+    _Atomic uint32_t *lock = &tree->top->shard[i].lock;
+    sc_spin_lock(lock);
+    sc_status st = fn(t, tree->top, i, addr, tree->addr_bytes);
     if (st == SC_OK) sc_short_add(t, tree, addr, delta);
-    sc_spin_unlock(&top->lock);
+    sc_spin_unlock(lock);
     return st;
 }
 
@@ -185,11 +191,12 @@ static uint64_t fast_count(const sc_table *tab, const sc_prefix *prefix, sc_serv
     if (!tree) return 0;
     const uint8_t *a = prefix->addr.bytes;
     if (prefix->len < SC_TOP_BITS) return sc_short_count(t, tree, a, prefix->len);
-    const sc_slot *top = &tree->top[top_index(a)].slot;
+    unsigned i = top_index(a);
     /* relaxed: one counter's value, as in the trie. */
-    if (prefix->len == SC_TOP_BITS) return atomic_load_explicit(&top->count, memory_order_relaxed);
+    if (prefix->len == SC_TOP_BITS)
+        return atomic_load_explicit(&tree->top->shard[i].count, memory_order_relaxed);
     urcu_bp_read_lock();
-    uint64_t n = sc_trie_count(top, a, prefix->len);
+    uint64_t n = sc_trie_count(tree->top, i, a, prefix->len);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return n;

@@ -1,12 +1,14 @@
 /*
- * sc_fast_trie.c: the counting trie below one top slot: its layout, its
+ * sc_fast_trie.c: the counting trie below one /16: its layout, its
  * memory, and the lock-free count.  Updates are in sc_fast_update.c.
  *
  * LAYOUT
  * A tree (one per service and family) starts with a direct-indexed top of
  * 2^16 slots, one per /16.  A slot is a counter and a child word: the
  * counter holds the number of open sessions whose address lies under the
- * slot's prefix; the child is the subtree that holds them.  Below the top,
+ * slot's prefix; the child is the subtree that holds them.  (In the top the
+ * two lie apart: child words on lines only structural changes write,
+ * counters beside the shard locks on lines every update writes.)  Below the top,
  * the trie branches one address byte at a time (8-bit strides) through
  * adaptive nodes, ART-style:
  *
@@ -61,7 +63,7 @@
  * never descends below the node where its length ends and reads at most one
  * node per address byte, whatever the number of sessions.
  *
- * CONCURRENCY.  Opens and closes of one top slot (a shard) run under that
+ * CONCURRENCY.  Opens and closes of one /16 (a shard) run under that
  * shard's lock (sc_fast_table.c), so counters are updated with plain atomic
  * stores, not read-modify-writes, and structural changes need no retries.
  * Counts take no lock: they run inside an RCU read-side section (liburcu's
@@ -292,25 +294,31 @@ static uint64_t sum_run(const sc_node *n, int kind, unsigned depth, uint8_t b, u
     return sum;
 }
 
-uint64_t sc_trie_count(const sc_slot *top_slot, const uint8_t *q, unsigned len)
+uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned len)
 {
-    const sc_slot *s = top_slot;
+    /* The counter of the slot we came through, and its child word.  The
+     * top's counter is on a line writers dirty: it is read only when the
+     * length ends above the /16's first node. */
+    const _Atomic uint64_t *cnt = &top->shard[i].count;
+    /* acquire: as sc_child_of, pairs with the release that linked it. */
+    uintptr_t w = atomic_load_explicit(&top->child[i], memory_order_acquire);
     unsigned from = SC_TOP_BITS / 8;
     for (;;) {
-        uintptr_t w = sc_child_of(s);
         if (!w) return 0;
         if (sc_is_pair(w)) return pair_count(w, q[from], len - 8 * from);
-        if (sc_is_inline(w)) return inline_match(w, q, from, len) ? sc_count_of(s) : 0;
+        if (sc_is_inline(w)) return inline_match(w, q, from, len) ? sc_counter(cnt) : 0;
         /* The word names the node's depth and kind: its header line is read
          * only when compressed key bytes must be checked. */
         const sc_node *n = sc_node_of(w);
         unsigned depth = sc_word_depth(w), edge = depth * 8u;
         if (!bits_match(sc_word_key(w), q, from, len < edge ? len : edge)) return 0;
-        if (len <= edge) return sc_count_of(s);
+        if (len <= edge) return sc_counter(cnt);
         if (len < edge + 8) return sum_run(n, sc_word_kind(w), depth, q[depth], len - edge);
-        s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
+        const sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
         if (!s) return 0;
         if (len == edge + 8) return sc_count_of(s);
+        cnt = &s->count;
+        w = sc_child_of(s);
         from = depth + 1u;
     }
 }

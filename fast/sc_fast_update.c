@@ -1,5 +1,5 @@
 /*
- * sc_fast_update.c: opens and closes in the trie below one top slot.  The
+ * sc_fast_update.c: opens and closes in the trie below one /16.  The
  * caller holds the slot's shard lock (sc_fast_table.c); readers do not, so
  * every change is made by filling a new node or entry and then publishing
  * it with one release store (sc_fast_trie.c explains the layout).
@@ -21,20 +21,32 @@
 
 #define PATH_MAX_SLOTS 17   /* the top slot and one per remaining address byte */
 
+/* The slots an address leads through: slot i is a counter and a child
+ * word (for the top they lie apart: sc_fast.h). */
 typedef struct sc_path {
-    sc_slot *slot[PATH_MAX_SLOTS];    /* slot[0] is the top slot */
-    sc_node *holder[PATH_MAX_SLOTS];  /* the node holding slot[i]; NULL for the top */
-    unsigned from[PATH_MAX_SLOTS];    /* first address byte slot[i]'s position leaves open */
+    _Atomic uint64_t *count[PATH_MAX_SLOTS];   /* [0] is the /16's counter */
+    _Atomic uintptr_t *child[PATH_MAX_SLOTS];  /* [0] is the /16's child word */
+    sc_node *holder[PATH_MAX_SLOTS];  /* the node holding slot i; NULL for the top */
+    unsigned from[PATH_MAX_SLOTS];    /* first address byte slot i's position leaves open */
     unsigned len;
-    uintptr_t end;            /* the child word of slot[len - 1] */
+    uintptr_t end;            /* the child word of slot len - 1 */
     unsigned mismatch;        /* first byte where addr leaves end's key; its depth if none */
 } sc_path;
 
-static void count_set(sc_slot *s, uint64_t v)
+static void count_set(_Atomic uint64_t *c, uint64_t v)
 {
     /* relaxed store, not an RMW: every writer of this counter holds the
      * shard lock, whose release orders it for the next writer. */
-    atomic_store_explicit(&s->count, v, memory_order_relaxed);
+    atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+static uint64_t path_count(const sc_path *p, unsigned i) { return sc_counter(p->count[i]); }
+
+static uintptr_t held_word(const _Atomic uintptr_t *at)
+{
+    /* relaxed: child words change only under the shard lock, which we hold
+     * (its acquire made the last holder's nodes visible). */
+    return atomic_load_explicit(at, memory_order_relaxed);
 }
 
 /* n as the writer sees it.  relaxed: n is written only under the shard
@@ -60,15 +72,16 @@ static bool is_leaf(uintptr_t w)
     return sc_is_inline(w) || sc_word_kind(w) == SC_LEAF;
 }
 
-static void walk(sc_slot *top_slot, const uint8_t *addr, unsigned alen, sc_path *p)
+static void walk(sc_top *top, unsigned i, const uint8_t *addr, unsigned alen, sc_path *p)
 {
-    p->slot[0] = top_slot;
+    p->count[0] = &top->shard[i].count;
+    p->child[0] = &top->child[i];
     p->holder[0] = NULL;
     p->from[0] = SC_TOP_BITS / 8;
     p->len = 1;
     for (;;) {
         unsigned from = p->from[p->len - 1];
-        uintptr_t w = p->end = sc_child_of(p->slot[p->len - 1]);
+        uintptr_t w = p->end = held_word(p->child[p->len - 1]);
         if (!w) return;
         unsigned depth = end_depth(w, alen), j = from;
         while (j < depth && end_byte(w, from, j) == addr[j]) j++;
@@ -80,10 +93,11 @@ static void walk(sc_slot *top_slot, const uint8_t *addr, unsigned alen, sc_path 
          * open or close acts) comes in alongside, not after it. */
         __builtin_prefetch(n, 1);
         sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, addr[depth]);
-        if (!s || !sc_child_of(s)) return;   /* absent, or an emptied slot */
+        if (!s || !held_word(&s->child)) return;   /* absent, or an emptied slot */
         p->holder[p->len] = n;
         p->from[p->len] = depth + 1;
-        p->slot[p->len++] = s;
+        p->count[p->len] = &s->count;
+        p->child[p->len++] = &s->child;
     }
 }
 
@@ -152,13 +166,13 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
     n->children++;
     sc_slot *s = n->kind == SC_N256 ? &sc_slots(n)[b] : sc_find(n, b);
     if (s) {
-        count_set(s, count);
+        count_set(&s->count, count);
         sc_slot_link(s, child);
         return;
     }
     unsigned i = held_entries(n);
     s = &sc_slots(n)[i];
-    count_set(s, count);
+    count_set(&s->count, count);
     /* relaxed: the entry is published by the release store below. */
     atomic_store_explicit(&s->child, child, memory_order_relaxed);
     if (sc_indexed(n->kind)) {
@@ -179,7 +193,7 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
 static void path_add(const sc_path *p, int delta)
 {
     for (unsigned i = 0; i < p->len; i++)
-        count_set(p->slot[i], sc_count_of(p->slot[i]) + (uint64_t)(int64_t)delta);
+        count_set(p->count[i], path_count(p, i) + (uint64_t)(int64_t)delta);
 }
 
 /* The pair as a node of depth alen - 1 (an N2, or an N4 when `add` names a
@@ -216,11 +230,11 @@ static sc_status pair_open(sc_fast_table *t, const sc_path *p, const uint8_t *ad
         if (!next) return SC_E_NOMEM;
         if (m >= 0) {   /* the member at its limit gets its session in the node */
             sc_slot *s = sc_find(sc_node_of(next), addr[alen - 1]);
-            count_set(s, sc_count_of(s) + 1);
+            count_set(&s->count, sc_count_of(s) + 1);
         }
     }
     path_add(p, +1);
-    sc_slot_link(p->slot[p->len - 1], next);
+    sc_link(p->child[p->len - 1], next);
     return SC_OK;
 }
 
@@ -240,7 +254,7 @@ static sc_status pair_close(const sc_path *p, const uint8_t *addr, unsigned alen
         next = sc_inline_leaf(other, alen - 1, alen);
     }
     path_add(p, -1);
-    sc_slot_link(p->slot[p->len - 1], next);
+    sc_link(p->child[p->len - 1], next);
     return SC_OK;
 }
 
@@ -250,7 +264,7 @@ static bool pairs_with(const sc_path *p, unsigned alen)
 {
     unsigned last = p->len - 1;
     return p->end && sc_is_inline(p->end) && !sc_is_pair(p->end) && p->from[last] == alen - 1 &&
-           p->mismatch == alen - 1 && sc_count_of(p->slot[last]) < SC_PAIR_MAX;
+           p->mismatch == alen - 1 && path_count(p, last) < SC_PAIR_MAX;
 }
 
 /* Runs body for every child of n, with its key byte, slot and word. */
@@ -280,18 +294,18 @@ static void copy_entries(const sc_node *from, sc_node *to, int skip)
     });
 }
 
-sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
+sc_status sc_trie_open(sc_fast_table *t, sc_top *top, unsigned top_i, const uint8_t *addr,
                        unsigned alen)
 {
     sc_path p;
-    walk(top_slot, addr, alen, &p);
+    walk(top, top_i, addr, alen, &p);
     if (p.end && sc_is_pair(p.end)) return pair_open(t, &p, addr, alen);
     unsigned last = p.len - 1;
     if (pairs_with(&p, alen)) {
-        uintptr_t w = sc_pair(sc_inline_byte(p.end, alen - 1, alen - 1), sc_count_of(p.slot[last]),
+        uintptr_t w = sc_pair(sc_inline_byte(p.end, alen - 1, alen - 1), path_count(&p, last),
                               addr[alen - 1], 1);
         path_add(&p, +1);
-        sc_slot_link(p.slot[last], w);
+        sc_link(p.child[last], w);
         return SC_OK;
     }
     bool same = p.end && is_leaf(p.end) && p.mismatch == alen;
@@ -316,20 +330,20 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
         return SC_E_NOMEM;
     }
     path_add(&p, +1);
-    sc_slot *slot = p.slot[last];
+    _Atomic uintptr_t *at = p.child[last];
     if (same) return SC_OK;
     if (!p.end) {
-        sc_slot_link(slot, leaf);
+        sc_link(at, leaf);
     } else if (split) {
-        add_entry(fresh, end_byte(p.end, p.from[last], p.mismatch), sc_count_of(slot) - 1, old);
+        add_entry(fresh, end_byte(p.end, p.from[last], p.mismatch), path_count(&p, last) - 1, old);
         add_entry(fresh, addr[p.mismatch], 1, leaf);
-        sc_slot_link(slot, sc_node_word(fresh));
+        sc_link(at, sc_node_word(fresh));
     } else {
         sc_node *n = sc_node_of(p.end);
         if (grow) {
             copy_entries(n, fresh, -1);
             add_entry(fresh, addr[n->depth], 1, leaf);
-            sc_slot_link(slot, sc_node_word(fresh));
+            sc_link(at, sc_node_word(fresh));
             sc_node_retire(t, n);
         } else {
             add_entry(n, addr[n->depth], 1, leaf);
@@ -340,7 +354,7 @@ sc_status sc_trie_open(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
 
 /* The holder's only other child takes the holder's place in `up`.  Returns
  * false when out of memory (an inline leaf moving up that no longer fits). */
-static bool collapse(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *holder,
+static bool collapse(sc_fast_table *t, _Atomic uintptr_t *up, unsigned up_from, sc_node *holder,
                      uint8_t gone, unsigned alen)
 {
     uintptr_t other = 0;
@@ -354,7 +368,7 @@ static bool collapse(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *h
     prefix[holder->depth] = other_key;
     uintptr_t moved = rehome(t, other, prefix, holder->depth + 1u, up_from, alen);
     if (!moved) return false;
-    sc_slot_link(up, moved);
+    sc_link(up, moved);
     sc_node_retire(t, holder);
     return true;
 }
@@ -362,14 +376,14 @@ static bool collapse(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *h
 /* A copy of the holder without `b`, in the smallest kind that fits, once
  * it has fallen to half of the next smaller kind (hysteresis, so that
  * churn around a size never copies). */
-static bool shrink(sc_fast_table *t, sc_slot *up, sc_node *holder, uint8_t b)
+static bool shrink(sc_fast_table *t, _Atomic uintptr_t *up, sc_node *holder, uint8_t b)
 {
     unsigned left = holder->children - 1u;
     if (holder->kind <= SC_N4 || left > sc_slot_cap(holder->kind - 1) / 2) return false;
     sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, sc_key(holder));
     if (!fresh) return false;
     copy_entries(holder, fresh, b);
-    sc_slot_link(up, sc_node_word(fresh));
+    sc_link(up, sc_node_word(fresh));
     sc_node_retire(t, holder);
     return true;
 }
@@ -378,7 +392,7 @@ static bool shrink(sc_fast_table *t, sc_slot *up, sc_node *holder, uint8_t b)
  * node well below its kind's size is copied smaller, and otherwise b's slot
  * is emptied in place (also the fallback when memory runs out: a one-child
  * node is still a correct one). */
-static void remove_child(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_node *holder,
+static void remove_child(sc_fast_table *t, _Atomic uintptr_t *up, unsigned up_from, sc_node *holder,
                          uint8_t b, unsigned alen)
 {
     if (holder->children == 2 && collapse(t, up, up_from, holder, b, alen)) return;
@@ -388,26 +402,26 @@ static void remove_child(sc_fast_table *t, sc_slot *up, unsigned up_from, sc_nod
     holder->children--;
 }
 
-sc_status sc_trie_close(sc_fast_table *t, sc_slot *top_slot, const uint8_t *addr,
+sc_status sc_trie_close(sc_fast_table *t, sc_top *top, unsigned top_i, const uint8_t *addr,
                         unsigned alen)
 {
     sc_path p;
-    walk(top_slot, addr, alen, &p);
+    walk(top, top_i, addr, alen, &p);
     if (p.end && sc_is_pair(p.end)) return pair_close(&p, addr, alen);
-    if (!p.end || !is_leaf(p.end) || p.mismatch != alen || sc_count_of(p.slot[p.len - 1]) == 0)
+    if (!p.end || !is_leaf(p.end) || p.mismatch != alen || path_count(&p, p.len - 1) == 0)
         return SC_E_NOT_OPEN;
     path_add(&p, -1);
     /* Counts never grow down the path, so the shallowest zero heads the
      * whole emptied part. */
     unsigned k = 0;
-    while (k < p.len && sc_count_of(p.slot[k]) != 0) k++;
+    while (k < p.len && path_count(&p, k) != 0) k++;
     if (k == p.len) return SC_OK;
-    uintptr_t gone = sc_child_of(p.slot[k]);
+    uintptr_t gone = held_word(p.child[k]);
     if (k == 0) {
-        sc_slot_link(p.slot[0], 0);
+        sc_link(p.child[0], 0);
     } else {
         sc_node *holder = p.holder[k];
-        remove_child(t, p.slot[k - 1], p.from[k - 1], holder, addr[holder->depth], alen);
+        remove_child(t, p.child[k - 1], p.from[k - 1], holder, addr[holder->depth], alen);
     }
     sc_subtree_release(t, gone, false);
     return SC_OK;
