@@ -92,6 +92,10 @@ sc_status sc_trie_open(sc_fast_table *t, sc_top *top, unsigned i, const uint8_t 
                        unsigned addr_bytes);
 sc_status sc_trie_close(sc_fast_table *t, sc_top *top, unsigned i, const uint8_t *addr,
                         unsigned addr_bytes);
+/* Before taking the shard lock: asks for the lines an update of addr will
+ * touch first, so their misses overlap the lock's.  Reads only the child
+ * word and never dereferences it. */
+void sc_trie_prefetch(const sc_top *top, unsigned i, const uint8_t *addr);
 /* ---- sc_fast_trie.c.  Lock-free; the caller is inside an RCU read-side
  * section. */
 uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *addr, unsigned len);

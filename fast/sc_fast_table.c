@@ -161,6 +161,7 @@ static sc_status update(sc_fast_table *t, sc_tree *tree, const uint8_t *addr, tr
 {
     unsigned i = top_index(addr);
     _Atomic uint32_t *lock = &tree->top->shard[i].lock;
+    sc_trie_prefetch(tree->top, i, addr);
     sc_spin_lock(lock);
     sc_status st = fn(t, tree->top, i, addr, tree->addr_bytes);
     if (st == SC_OK) sc_short_add(t, tree, addr, delta);

@@ -101,6 +101,21 @@ static void walk(sc_top *top, unsigned i, const uint8_t *addr, unsigned alen, sc
     }
 }
 
+void sc_trie_prefetch(const sc_top *top, unsigned i, const uint8_t *addr)
+{
+    __builtin_prefetch(&top->shard[i], 1);
+    /* relaxed: only a hint; the node it names may be replaced before we
+     * hold the lock, and a prefetch of freed memory is harmless. */
+    uintptr_t w = atomic_load_explicit(&top->child[i], memory_order_relaxed);
+    if (!w || sc_is_inline(w) || sc_word_kind(w) == SC_LEAF) return;
+    const sc_node *n = sc_node_of(w);
+    unsigned depth = sc_word_depth(w);
+    int kind = sc_word_kind(w);
+    __builtin_prefetch(n, 1);
+    if (kind == SC_N256) __builtin_prefetch(&sc_slots_of_kind(n, kind, depth)[addr[depth]], 1);
+    else if (sc_indexed(kind)) __builtin_prefetch(&sc_keys(n, depth)[addr[depth]]);
+}
+
 /* A leaf word for `addr` in a slot whose position fixes bytes [0, from). */
 static uintptr_t make_leaf(sc_fast_table *t, const uint8_t *addr, unsigned from, unsigned alen)
 {
