@@ -91,9 +91,7 @@ static inline uint64_t sc_load_be64(const uint8_t *p)
     return v;
 }
 
-/* Bits [0, len) of a 64-bit half that starts at bit `at`.  Written without
- * branches: len varies call to call and a mispredicted branch costs more
- * than the select. */
+/* Bits [0, len) of a 64-bit half that starts at bit `at`. */
 static inline uint64_t sc_net_mask(unsigned len, unsigned at)
 {
     unsigned n = len > at ? len - at : 0;
