@@ -259,10 +259,60 @@ static sc_status check_bytes(const char *text, size_t len, sc_error *err)
     return SC_OK;
 }
 
+/* Decimal digits from s[*i] up to a non-digit or the end, while the value
+ * stays at most max; false when there are none, when there is a leading
+ * zero or when the value passes max. */
+static bool quick_decimal(const char *s, size_t len, size_t *i, unsigned max, unsigned *out)
+{
+    size_t j = *i;
+    if (j == len || !is_digit(s[j])) return false;
+    unsigned v = (unsigned)(s[j++] - '0');
+    if (v == 0 && j < len && is_digit(s[j])) return false;
+    for (; j < len && is_digit(s[j]); j++)
+        if ((v = v * 10 + (unsigned)(s[j] - '0')) > max) return false;
+    *i = j;
+    *out = v;
+    return true;
+}
+
+/* The two forms a host sends on every connection, "/24" and "192.0.2.77/24",
+ * in one pass with none of the error bookkeeping.  It takes only text the
+ * full parse below takes, to the same prefix, and leaves everything else
+ * (IPv6, errors) to it, which also names the error. */
+static bool parse_quick(const char *s, size_t len, const sc_addr *connecting, sc_prefix *out)
+{
+    sc_addr host = {.family = SC_INET4};
+    unsigned max = 32, mask;
+    size_t i = 0;
+    if (s[0] == '/') {
+        if (!connecting) return false;
+        host = *connecting;
+        sc_addr_unmap(&host);
+        if ((max = sc_family_bytes(host.family) * 8) == 0) return false;
+        i = 1;
+    } else {
+        unsigned v;
+        for (int k = 0; k < 4; k++) {
+            if (k > 0 && (i == len || s[i++] != '.')) return false;
+            if (!quick_decimal(s, len, &i, 255, &v)) return false;
+            host.bytes[k] = (uint8_t)v;
+        }
+        if (i == len) {
+            sc_prefix_finish(&host, 32, out);
+            return true;
+        }
+        if (s[i++] != '/') return false;
+    }
+    if (!quick_decimal(s, len, &i, max, &mask) || i != len) return false;
+    sc_prefix_finish(&host, mask, out);
+    return true;
+}
+
 sc_status sc_parse_cidr(const char *text, size_t len, const sc_addr *connecting,
                         sc_prefix *out, sc_error *err)
 {
     if ((!text && len) || !out) return SC_E_INVALID;
+    if (len > 0 && parse_quick(text, len, connecting, out)) return SC_OK;
     sc_status st = check_bytes(text, len, err);
     if (st != SC_OK) return st;
     cursor c = {text, len, 0, err};
