@@ -275,10 +275,45 @@ static bool quick_decimal(const char *s, size_t len, size_t *i, unsigned max, un
     return true;
 }
 
-/* The two forms a host sends on every connection, "/24" and "192.0.2.77/24",
- * in one pass with none of the error bookkeeping.  It takes only text the
- * full parse below takes, to the same prefix, and leaves everything else
- * (IPv6, errors) to it, which also names the error. */
+/* Four dotted octets from s[*i] into out[0..3]. */
+static bool quick_v4(const char *s, size_t len, size_t *i, uint8_t *out)
+{
+    size_t j = *i;
+    unsigned v;
+    for (int k = 0; k < 4; k++) {
+        if (k > 0 && (j == len || s[j++] != '.')) return false;
+        if (!quick_decimal(s, len, &j, 255, &v)) return false;
+        out[k] = (uint8_t)v;
+    }
+    *i = j;
+    return true;
+}
+
+/* Eight groups of 1 to 4 hex digits and seven single ':' from s[*i]: an
+ * IPv6 address with no "::" and no dotted tail, as a peer's address
+ * formats more often than not. */
+static bool quick_v6(const char *s, size_t len, size_t *i, uint8_t *out)
+{
+    size_t j = *i;
+    for (int k = 0; k < 8; k++) {
+        if (k > 0 && (j == len || s[j++] != ':')) return false;
+        unsigned v = 0;
+        size_t start = j;
+        for (int h; j < len && (h = hex_value((unsigned char)s[j])) >= 0; j++)
+            v = v << 4 | (unsigned)h;
+        if (j == start || j - start > 4) return false;
+        out[2 * k] = (uint8_t)(v >> 8);
+        out[2 * k + 1] = (uint8_t)v;
+    }
+    *i = j;
+    return true;
+}
+
+/* The forms a host sends on every connection, "/24", "192.0.2.77/24" and a
+ * full IPv6 address with a mask, in one pass with none of the error
+ * bookkeeping.  It takes only text the full parse below takes, to the same
+ * prefix, and leaves everything else ("::", dotted tails, brackets,
+ * errors) to it, which also names the error. */
 static bool parse_quick(const char *s, size_t len, const sc_addr *connecting, sc_prefix *out)
 {
     sc_addr host = {.family = SC_INET4};
@@ -291,14 +326,14 @@ static bool parse_quick(const char *s, size_t len, const sc_addr *connecting, sc
         if ((max = sc_family_bytes(host.family) * 8) == 0) return false;
         i = 1;
     } else {
-        unsigned v;
-        for (int k = 0; k < 4; k++) {
-            if (k > 0 && (i == len || s[i++] != '.')) return false;
-            if (!quick_decimal(s, len, &i, 255, &v)) return false;
-            host.bytes[k] = (uint8_t)v;
+        if (!quick_v4(s, len, &i, host.bytes)) {
+            i = 0;
+            host.family = SC_INET6;
+            max = 128;
+            if (!quick_v6(s, len, &i, host.bytes)) return false;
         }
         if (i == len) {
-            sc_prefix_finish(&host, 32, out);
+            sc_prefix_finish(&host, max, out);
             return true;
         }
         if (s[i++] != '/') return false;
