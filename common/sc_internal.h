@@ -109,5 +109,9 @@ static inline bool sc_host_bits_clear(const uint8_t *bytes, unsigned len)
 /* Finishes a parse: the prefix of `addr` and `len` (len already checked
  * against the family), mapped prefixes of 96 or more become IPv4. */
 void sc_prefix_finish(const sc_addr *addr, unsigned len, sc_prefix *out);
+/* The same for an address held as two big-endian words (hi: bytes 0-7),
+ * for a parser that builds it in registers: one that stores it byte by
+ * byte and reads it back as words stalls on store forwarding. */
+void sc_prefix_set(int family, uint64_t hi, uint64_t lo, unsigned len, sc_prefix *out);
 
 #endif /* SC_INTERNAL_H */

@@ -39,20 +39,24 @@ static void store_be64(uint8_t *p, uint64_t v)
  * back at once as the same two words, which the store buffer forwards only
  * when they were written as such (a 16-byte copy plus narrower fix-ups cost
  * a forwarding stall on every count). */
-void sc_prefix_finish(const sc_addr *addr, unsigned len, sc_prefix *out)
+void sc_prefix_set(int family, uint64_t hi, uint64_t lo, unsigned len, sc_prefix *out)
 {
-    uint8_t family = addr->family;
-    uint64_t hi = sc_load_be64(addr->bytes), lo = sc_load_be64(addr->bytes + 8);
     if (family == SC_INET6 && len >= 96 && hi == 0 && lo >> 32 == 0xffff) {   /* mapped */
         family = SC_INET4;
         hi = lo << 32;
         lo = 0;
         len -= 96;
     }
-    out->addr.family = family;
+    out->addr.family = (uint8_t)family;
     store_be64(out->addr.bytes, hi & sc_net_mask(len, 0));
     store_be64(out->addr.bytes + 8, lo & sc_net_mask(len, 64));
     out->len = (uint8_t)len;
+}
+
+void sc_prefix_finish(const sc_addr *addr, unsigned len, sc_prefix *out)
+{
+    sc_prefix_set(addr->family, sc_load_be64(addr->bytes), sc_load_be64(addr->bytes + 8), len,
+                  out);
 }
 
 sc_status sc_addr_from_bytes(int family, const uint8_t *bytes, sc_addr *out)

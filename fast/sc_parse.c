@@ -275,26 +275,29 @@ static bool quick_decimal(const char *s, size_t len, size_t *i, unsigned max, un
     return true;
 }
 
-/* Four dotted octets from s[*i] into out[0..3]. */
-static bool quick_v4(const char *s, size_t len, size_t *i, uint8_t *out)
+/* Four dotted octets from s[*i], as the top 32 bits of *hi. */
+static bool quick_v4(const char *s, size_t len, size_t *i, uint64_t *hi)
 {
     size_t j = *i;
+    uint64_t a = 0;
     unsigned v;
     for (int k = 0; k < 4; k++) {
         if (k > 0 && (j == len || s[j++] != '.')) return false;
         if (!quick_decimal(s, len, &j, 255, &v)) return false;
-        out[k] = (uint8_t)v;
+        a = a << 8 | v;
     }
     *i = j;
+    *hi = a << 32;
     return true;
 }
 
 /* Eight groups of 1 to 4 hex digits and seven single ':' from s[*i]: an
  * IPv6 address with no "::" and no dotted tail, as a peer's address
  * formats more often than not. */
-static bool quick_v6(const char *s, size_t len, size_t *i, uint8_t *out)
+static bool quick_v6(const char *s, size_t len, size_t *i, uint64_t *hi, uint64_t *lo)
 {
     size_t j = *i;
+    uint64_t h = 0, l = 0;   /* the groups shift in from the right */
     for (int k = 0; k < 8; k++) {
         if (k > 0 && (j == len || s[j++] != ':')) return false;
         unsigned v = 0;
@@ -302,44 +305,50 @@ static bool quick_v6(const char *s, size_t len, size_t *i, uint8_t *out)
         for (int h; j < len && (h = hex_value((unsigned char)s[j])) >= 0; j++)
             v = v << 4 | (unsigned)h;
         if (j == start || j - start > 4) return false;
-        out[2 * k] = (uint8_t)(v >> 8);
-        out[2 * k + 1] = (uint8_t)v;
+        h = h << 16 | l >> 48;
+        l = l << 16 | v;
     }
     *i = j;
+    *hi = h;
+    *lo = l;
     return true;
 }
 
 /* The forms a host sends on every connection, "/24", "192.0.2.77/24" and a
  * full IPv6 address with a mask, in one pass with none of the error
- * bookkeeping.  It takes only text the full parse below takes, to the same
- * prefix, and leaves everything else ("::", dotted tails, brackets,
- * errors) to it, which also names the error. */
+ * bookkeeping, the address in two words (sc_prefix_set).  It takes only
+ * text the full parse below takes, to the same prefix, and leaves
+ * everything else ("::", dotted tails, brackets, errors, an IPv4-mapped
+ * connecting IP) to it, which also names the error. */
 static bool parse_quick(const char *s, size_t len, const sc_addr *connecting, sc_prefix *out)
 {
-    sc_addr host = {.family = SC_INET4};
+    int family = SC_INET4;
+    uint64_t hi = 0, lo = 0;
     unsigned max = 32, mask;
     size_t i = 0;
     if (s[0] == '/') {
         if (!connecting) return false;
-        host = *connecting;
-        sc_addr_unmap(&host);
-        if ((max = sc_family_bytes(host.family) * 8) == 0) return false;
+        family = connecting->family;
+        hi = sc_load_be64(connecting->bytes);
+        lo = sc_load_be64(connecting->bytes + 8);
+        if (family == SC_INET6 && hi == 0 && lo >> 32 == 0xffff) return false;   /* mapped */
+        if ((max = sc_family_bytes(family) * 8) == 0) return false;
         i = 1;
     } else {
-        if (!quick_v4(s, len, &i, host.bytes)) {
+        if (!quick_v4(s, len, &i, &hi)) {
             i = 0;
-            host.family = SC_INET6;
+            family = SC_INET6;
             max = 128;
-            if (!quick_v6(s, len, &i, host.bytes)) return false;
+            if (!quick_v6(s, len, &i, &hi, &lo)) return false;
         }
         if (i == len) {
-            sc_prefix_finish(&host, max, out);
+            sc_prefix_set(family, hi, lo, max, out);
             return true;
         }
         if (s[i++] != '/') return false;
     }
     if (!quick_decimal(s, len, &i, max, &mask) || i != len) return false;
-    sc_prefix_finish(&host, mask, out);
+    sc_prefix_set(family, hi, lo, mask, out);
     return true;
 }
 
