@@ -7,6 +7,8 @@
 #ifndef SC_INTERNAL_H
 #define SC_INTERNAL_H
 
+#include <string.h>
+
 #include "sesscount.h"
 
 /* An implementation: a table of operations.  `tab` arguments are tables
@@ -77,11 +79,39 @@ static inline bool sc_bits_equal(const uint8_t *a, const uint8_t *b, unsigned le
 /* Turns a parsed IPv6 address into IPv4 when it is IPv4-mapped. */
 void sc_addr_unmap(sc_addr *addr);
 
-/* True when every bit of the 16 bytes past `len` is zero. */
-bool sc_host_bits_clear(const uint8_t *bytes, unsigned len);
+/* A big-endian 64-bit word from unaligned bytes: prefixes are handled as
+ * two such words, not byte loops (this runs on every count). */
+static inline uint64_t sc_load_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* Bits [0, len) of a 64-bit half that starts at bit `at`. */
+static inline uint64_t sc_net_mask(unsigned len, unsigned at)
+{
+    unsigned n = len > at ? len - at : 0;
+    return n >= 64 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> n);
+}
+
+/* True when every bit of the 16 bytes past `len` is zero.  Inline: the
+ * count path checks it on every call. */
+static inline bool sc_host_bits_clear(const uint8_t *bytes, unsigned len)
+{
+    return ((sc_load_be64(bytes) & ~sc_net_mask(len, 0)) |
+            (sc_load_be64(bytes + 8) & ~sc_net_mask(len, 64))) == 0;
+}
 
 /* Finishes a parse: the prefix of `addr` and `len` (len already checked
  * against the family), mapped prefixes of 96 or more become IPv4. */
 void sc_prefix_finish(const sc_addr *addr, unsigned len, sc_prefix *out);
+/* The same for an address held as two big-endian words (hi: bytes 0-7),
+ * for a parser that builds it in registers: one that stores it byte by
+ * byte and reads it back as words stalls on store forwarding. */
+void sc_prefix_set(int family, uint64_t hi, uint64_t lo, unsigned len, sc_prefix *out);
 
 #endif /* SC_INTERNAL_H */

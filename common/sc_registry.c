@@ -12,6 +12,9 @@
 static const char *const builtin_names[SC_SERVICE_FIRST_EXTRA] = {
     "SMTP", "ECStream", "Control", "ECmmove2", "ECCluster", "inbound_cidr",
 };
+/* Their lengths, so that a lookup (one per count_text) skips the names of
+ * another length without a strlen. */
+static const uint8_t builtin_len[SC_SERVICE_FIRST_EXTRA] = {4, 8, 7, 8, 9, 12};
 
 static bool clustering_only(sc_service id)
 {
@@ -23,13 +26,16 @@ static int ascii_lower(int c)
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-static bool name_equal(const char *a, size_t alen, const char *b)
+static bool same_letters(const char *a, const char *b, size_t len)
 {
-    size_t blen = strlen(b);
-    if (alen != blen) return false;
-    for (size_t i = 0; i < alen; i++)
+    for (size_t i = 0; i < len; i++)
         if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i])) return false;
     return true;
+}
+
+static bool name_equal(const char *a, size_t alen, const char *b)
+{
+    return alen == strlen(b) && same_letters(a, b, alen);
 }
 
 const char *sc_builtin_service_name(sc_service id)
@@ -41,7 +47,7 @@ static sc_status resolve(bool clustering, const char *const *extra, size_t n_ext
                          const char *name, size_t len, sc_service *out)
 {
     for (sc_service id = 0; id < SC_SERVICE_FIRST_EXTRA; id++) {
-        if (!name_equal(name, len, builtin_names[id])) continue;
+        if (len != builtin_len[id] || !same_letters(name, builtin_names[id], len)) continue;
         if (clustering_only(id) && !clustering) return SC_E_NEEDS_CLUSTERING;
         *out = id;
         return SC_OK;

@@ -72,16 +72,20 @@ static bool normal_addr(const sc_addr *in, sc_addr *out)
 }
 
 /* An sc_prefix promises clear host bits; a mapped IPv6 prefix of 96 or
- * more becomes the IPv4 prefix it is. */
-static bool normal_prefix(const sc_prefix *in, sc_prefix *out)
+ * more becomes the IPv4 prefix it is, in *buf.  Returns the prefix to
+ * count, or NULL when it is invalid.  Every other prefix is counted in
+ * place: no copy on the way to the count.  For IPv4 the host bits past len
+ * include bytes 4..15, so the host-bit check also keeps their zero tail. */
+static const sc_prefix *normal_prefix(const sc_prefix *in, sc_prefix *buf)
 {
-    if (!in) return false;
+    if (!in) return NULL;
     unsigned nb = sc_family_bytes(in->addr.family);
-    if (nb == 0 || in->len > nb * 8 || !sc_host_bits_clear(in->addr.bytes, in->len)) return false;
-    if (nb == 4 && !v4_tail_clear(in->addr.bytes)) return false;
-    if (nb == 16 && in->len >= 96) sc_prefix_finish(&in->addr, in->len, out); /* maybe mapped */
-    else *out = *in;
-    return true;
+    if (nb == 0 || in->len > nb * 8 || !sc_host_bits_clear(in->addr.bytes, in->len)) return NULL;
+    if (nb == 16 && in->len >= 96) { /* maybe mapped */
+        sc_prefix_finish(&in->addr, in->len, buf);
+        return buf;
+    }
+    return in;
 }
 
 sc_status sc_open(sc_table *tab, const sc_addr *addr, sc_service svc)
@@ -100,9 +104,10 @@ sc_status sc_close(sc_table *tab, const sc_addr *addr, sc_service svc)
 
 sc_status sc_count(const sc_table *tab, const sc_prefix *prefix, sc_service svc, uint64_t *out)
 {
-    sc_prefix p;
-    if (!tab || !out || !normal_prefix(prefix, &p) || svc >= tab->n_services) return SC_E_INVALID;
-    *out = tab->impl->count(tab, &p, svc);
+    sc_prefix buf;
+    const sc_prefix *p = normal_prefix(prefix, &buf);
+    if (!tab || !out || !p || svc >= tab->n_services) return SC_E_INVALID;
+    *out = tab->impl->count(tab, p, svc);
     return SC_OK;
 }
 
