@@ -100,7 +100,10 @@ void sc_short_add(const sc_fast_table *t, sc_tree *tree, const uint8_t *addr, in
  * counter first + (i mod n), the sum divided by 8 / n: exact, each counter
  * was added that many times.  The loads do not depend on the prefix
  * length, which varies call to call: no loop exit to mispredict, at ~15
- * cycles each, for at most 6 spare loads of lines already being read. */
+ * cycles each, for at most 6 spare loads of lines already being read.
+ * While updates run, a counter may change between its repeated loads; the
+ * quotient is then an average of values it held during the count, which
+ * stays within the bounds a concurrent count promises. */
 static uint64_t sum_top(const sc_tree *tree, unsigned first, unsigned shift)
 {
     const sc_shard *top = &tree->top->shard[first];
