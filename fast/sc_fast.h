@@ -15,6 +15,19 @@
 #define SC_MAX_STRIPES 64
 #define SC_HUGE_PAGE (2u << 20)
 
+/* A slot's counter word: the count in its low SC_COUNT_BITS bits, and
+ * above them a version that goes up by one each time the slot's child word
+ * changes.  A count that answers with a slot's counter checks the version
+ * around its read of the child (sc_trie_count): the pair of plain atomics
+ * then reads as one.  2^44 - 1 sessions fit in one /16 (sc_trie_open
+ * refuses more); the version wraps after 2^20 changes of one slot. */
+#define SC_COUNT_BITS 44
+#define SC_COUNT_MASK (((uint64_t)1 << SC_COUNT_BITS) - 1)
+#define SC_VERSION_ONE ((uint64_t)1 << SC_COUNT_BITS)
+
+static inline uint64_t sc_count_part(uint64_t v) { return v & SC_COUNT_MASK; }
+static inline uint64_t sc_version_part(uint64_t v) { return v >> SC_COUNT_BITS; }
+
 /* A counter and the subtree it counts: the unit of every node.  The child
  * word is a node pointer or an inline leaf (sc_fast_node.h). */
 typedef struct sc_slot {

@@ -147,7 +147,7 @@ static inline uint64_t sc_counter(const _Atomic uint64_t *c)
 {
     /* relaxed: a count is one counter's value; no other memory is read
      * through it. */
-    return atomic_load_explicit(c, memory_order_relaxed);
+    return sc_count_part(atomic_load_explicit(c, memory_order_relaxed));
 }
 
 static inline uint64_t sc_count_of(const sc_slot *s) { return sc_counter(&s->count); }
@@ -165,7 +165,18 @@ static inline void sc_link(_Atomic uintptr_t *at, uintptr_t w)
     atomic_store_explicit(at, w, memory_order_release);
 }
 
-static inline void sc_slot_link(sc_slot *s, uintptr_t w) { sc_link(&s->child, w); }
+/* A new child for a slot readers may see: the link, then the version.
+ * Writers only (under the shard lock). */
+static inline void sc_relink(_Atomic uint64_t *count, _Atomic uintptr_t *at, uintptr_t w)
+{
+    sc_link(at, w);
+    /* relaxed load: the counter changes only under our lock.  release
+     * store: a count that reads the new version also sees the new link. */
+    uint64_t v = atomic_load_explicit(count, memory_order_relaxed);
+    atomic_store_explicit(count, v + SC_VERSION_ONE, memory_order_release);
+}
+
+static inline void sc_slot_link(sc_slot *s, uintptr_t w) { sc_relink(&s->count, &s->child, w); }
 
 static inline unsigned sc_entries(const sc_node *n)
 {

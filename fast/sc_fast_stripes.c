@@ -113,7 +113,8 @@ static uint64_t sum_top(const sc_tree *tree, unsigned first, unsigned shift)
     for (size_t i = 0; i < 8; i++)
         /* relaxed: one counter's value each; top counters only ever hold
          * exact values. */
-        sum += atomic_load_explicit(&top[i & mask].count, memory_order_relaxed);
+        sum += atomic_load_explicit(&top[i & mask].count, memory_order_relaxed) &
+               SC_COUNT_MASK;
     return sum >> (3 - shift);
 }
 

@@ -195,7 +195,7 @@ static uint64_t fast_count(const sc_table *tab, const sc_prefix *prefix, sc_serv
     unsigned i = top_index(a);
     /* relaxed: one counter's value, as in the trie. */
     if (prefix->len == SC_TOP_BITS)
-        return atomic_load_explicit(&tree->top->shard[i].count, memory_order_relaxed);
+        return sc_count_part(atomic_load_explicit(&tree->top->shard[i].count, memory_order_relaxed));
     urcu_bp_read_lock();
     uint64_t n = sc_trie_count(tree->top, i, a, prefix->len);
     sc_tsan_reader_done();

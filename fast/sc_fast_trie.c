@@ -300,25 +300,52 @@ uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned
      * top's counter is on a line writers dirty: it is read only when the
      * length ends above the /16's first node. */
     const _Atomic uint64_t *cnt = &top->shard[i].count;
+    const _Atomic uintptr_t *at = &top->child[i];
     /* acquire: as sc_child_of, pairs with the release that linked it. */
-    uintptr_t w = atomic_load_explicit(&top->child[i], memory_order_acquire);
+    uintptr_t w = atomic_load_explicit(at, memory_order_acquire);
     unsigned from = SC_TOP_BITS / 8;
     for (;;) {
         if (!w) return 0;
         if (sc_is_pair(w)) return pair_count(w, q[from], len - 8 * from);
-        if (sc_is_inline(w)) return inline_match(w, q, from, len) ? sc_counter(cnt) : 0;
-        /* The word names the node's depth and kind: its header line is read
-         * only when compressed key bytes must be checked. */
-        const sc_node *n = sc_node_of(w);
-        unsigned depth = sc_word_depth(w), edge = depth * 8u;
-        if (!bits_match(sc_word_key(w), q, from, len < edge ? len : edge)) return 0;
-        if (len <= edge) return sc_counter(cnt);
-        if (len < edge + 8) return sum_run(n, sc_word_kind(w), depth, q[depth], len - edge);
-        const sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
-        if (!s) return 0;
-        if (len == edge + 8) return sc_count_of(s);
-        cnt = &s->count;
-        w = sc_child_of(s);
-        from = depth + 1u;
+        if (sc_is_inline(w)) {
+            if (!inline_match(w, q, from, len)) return 0;
+        } else {
+            /* The word names the node's depth and kind: its header line is
+             * read only when compressed key bytes must be checked. */
+            const sc_node *n = sc_node_of(w);
+            unsigned depth = sc_word_depth(w), edge = depth * 8u;
+            if (!bits_match(sc_word_key(w), q, from, len < edge ? len : edge)) return 0;
+            if (len > edge) {
+                if (len < edge + 8) return sum_run(n, sc_word_kind(w), depth, q[depth], len - edge);
+                const sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
+                if (!s) return 0;
+                if (len == edge + 8) return sc_count_of(s);
+                cnt = &s->count;
+                at = &s->child;
+                w = sc_child_of(s);
+                from = depth + 1u;
+                continue;
+            }
+        }
+        /* All of w's subtree lies inside the prefix: the answer is the
+         * slot's counter, if it counts w's subtree.  It may not: an open
+         * that widens a slot's child (a leaf becoming a pair, or parting
+         * into an N2) raises the counter for an address outside the
+         * prefix, and a close may bring the old child back (A-B-A).  So
+         * the counter is read twice around a fresh read of the child: the
+         * same version both times means no child was linked in between,
+         * and the pair is one the slot held.  (Writers link a widened
+         * child before raising its counter and lower it before linking a
+         * narrower one, so the instant between a link and its version step
+         * also gives a count within SPEC's bounds.)  Only a link completed
+         * meanwhile sends us round again: never waiting on a writer.
+         * acquire (all three): the version read first orders the child
+         * read after it; the child's acquire orders the second version
+         * read after it, and makes a new node safe to read. */
+        uint64_t v1 = atomic_load_explicit(cnt, memory_order_acquire);
+        uintptr_t again = atomic_load_explicit(at, memory_order_acquire);
+        uint64_t v2 = atomic_load_explicit(cnt, memory_order_acquire);
+        if (again == w && sc_version_part(v1) == sc_version_part(v2)) return sc_count_part(v2);
+        w = again;
     }
 }

@@ -21,11 +21,16 @@
 
 #define PATH_MAX_SLOTS 17   /* the top slot and one per remaining address byte */
 
-/* The slots an address leads through: slot i is a counter and a child
- * word (for the top they lie apart: sc_fast.h). */
+/* A slot as a counter and a child word (in the top they lie apart:
+ * sc_fast.h). */
+typedef struct sc_ref {
+    _Atomic uint64_t *count;
+    _Atomic uintptr_t *child;
+} sc_ref;
+
+/* The slots an address leads through; slot 0 is the /16's. */
 typedef struct sc_path {
-    _Atomic uint64_t *count[PATH_MAX_SLOTS];   /* [0] is the /16's counter */
-    _Atomic uintptr_t *child[PATH_MAX_SLOTS];  /* [0] is the /16's child word */
+    sc_ref slot[PATH_MAX_SLOTS];
     sc_node *holder[PATH_MAX_SLOTS];  /* the node holding slot i; NULL for the top */
     unsigned from[PATH_MAX_SLOTS];    /* first address byte slot i's position leaves open */
     unsigned len;
@@ -33,14 +38,19 @@ typedef struct sc_path {
     unsigned mismatch;        /* first byte where addr leaves end's key; its depth if none */
 } sc_path;
 
-static void count_set(_Atomic uint64_t *c, uint64_t v)
+/* Sets a counter's count, keeping its version. */
+static void count_set(_Atomic uint64_t *c, uint64_t n)
 {
-    /* relaxed store, not an RMW: every writer of this counter holds the
-     * shard lock, whose release orders it for the next writer. */
-    atomic_store_explicit(c, v, memory_order_relaxed);
+    /* A load and a store, not an RMW: every writer of this counter holds
+     * the shard lock, whose release orders them for the next writer; so
+     * relaxed suffices for both. */
+    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, (v & ~SC_COUNT_MASK) | n, memory_order_relaxed);
 }
 
-static uint64_t path_count(const sc_path *p, unsigned i) { return sc_counter(p->count[i]); }
+static uint64_t path_count(const sc_path *p, unsigned i) { return sc_counter(p->slot[i].count); }
+
+static void relink(sc_ref r, uintptr_t w) { sc_relink(r.count, r.child, w); }
 
 static uintptr_t held_word(const _Atomic uintptr_t *at)
 {
@@ -74,14 +84,13 @@ static bool is_leaf(uintptr_t w)
 
 static void walk(sc_top *top, unsigned i, const uint8_t *addr, unsigned alen, sc_path *p)
 {
-    p->count[0] = &top->shard[i].count;
-    p->child[0] = &top->child[i];
+    p->slot[0] = (sc_ref){&top->shard[i].count, &top->child[i]};
     p->holder[0] = NULL;
     p->from[0] = SC_TOP_BITS / 8;
     p->len = 1;
     for (;;) {
         unsigned from = p->from[p->len - 1];
-        uintptr_t w = p->end = held_word(p->child[p->len - 1]);
+        uintptr_t w = p->end = held_word(p->slot[p->len - 1].child);
         if (!w) return;
         unsigned depth = end_depth(w, alen), j = from;
         while (j < depth && end_byte(w, from, j) == addr[j]) j++;
@@ -96,8 +105,7 @@ static void walk(sc_top *top, unsigned i, const uint8_t *addr, unsigned alen, sc
         if (!s || !held_word(&s->child)) return;   /* absent, or an emptied slot */
         p->holder[p->len] = n;
         p->from[p->len] = depth + 1;
-        p->count[p->len] = &s->count;
-        p->child[p->len++] = &s->child;
+        p->slot[p->len++] = (sc_ref){&s->count, &s->child};
     }
 }
 
@@ -208,7 +216,7 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
 static void path_add(const sc_path *p, int delta)
 {
     for (unsigned i = 0; i < p->len; i++)
-        count_set(p->count[i], path_count(p, i) + (uint64_t)(int64_t)delta);
+        count_set(p->slot[i].count, path_count(p, i) + (uint64_t)(int64_t)delta);
 }
 
 /* The pair as a node of depth alen - 1 (an N2, or an N4 when `add` names a
@@ -248,8 +256,8 @@ static sc_status pair_open(sc_fast_table *t, const sc_path *p, const uint8_t *ad
             count_set(&s->count, sc_count_of(s) + 1);
         }
     }
+    relink(p->slot[p->len - 1], next);   /* linked first, as in sc_trie_open */
     path_add(p, +1);
-    sc_link(p->child[p->len - 1], next);
     return SC_OK;
 }
 
@@ -269,7 +277,7 @@ static sc_status pair_close(const sc_path *p, const uint8_t *addr, unsigned alen
         next = sc_inline_leaf(other, alen - 1, alen);
     }
     path_add(p, -1);
-    sc_link(p->child[p->len - 1], next);
+    relink(p->slot[p->len - 1], next);
     return SC_OK;
 }
 
@@ -279,7 +287,7 @@ static bool pairs_with(const sc_path *p, unsigned alen)
 {
     unsigned last = p->len - 1;
     return p->end && sc_is_inline(p->end) && !sc_is_pair(p->end) && p->from[last] == alen - 1 &&
-           p->mismatch == alen - 1 && path_count(p, last) < SC_PAIR_MAX;
+           p->mismatch == alen - 1 && path_count(p, last) <= SC_PAIR_MAX;
 }
 
 /* Runs body for every child of n, with its key byte, slot and word. */
@@ -314,13 +322,15 @@ sc_status sc_trie_open(sc_fast_table *t, sc_top *top, unsigned top_i, const uint
 {
     sc_path p;
     walk(top, top_i, addr, alen, &p);
+    /* Every counter on the path is at most the /16's (SC_COUNT_BITS). */
+    if (path_count(&p, 0) == SC_COUNT_MASK) return SC_E_NOMEM;
     if (p.end && sc_is_pair(p.end)) return pair_open(t, &p, addr, alen);
     unsigned last = p.len - 1;
     if (pairs_with(&p, alen)) {
         uintptr_t w = sc_pair(sc_inline_byte(p.end, alen - 1, alen - 1), path_count(&p, last),
                               addr[alen - 1], 1);
+        relink(p.slot[last], w);
         path_add(&p, +1);
-        sc_link(p.child[last], w);
         return SC_OK;
     }
     bool same = p.end && is_leaf(p.end) && p.mismatch == alen;
@@ -344,32 +354,37 @@ sc_status sc_trie_open(sc_fast_table *t, sc_top *top, unsigned top_i, const uint
         sc_subtree_release(t, leaf, true);
         return SC_E_NOMEM;
     }
-    path_add(&p, +1);
-    _Atomic uintptr_t *at = p.child[last];
-    if (same) return SC_OK;
-    if (!p.end) {
-        sc_link(at, leaf);
+    /* The new child is linked before the counts go up: a count that sees
+     * a slot's new counter sees the child it covers (sc_trie_count).  A
+     * close goes the other way (counts, then unlink): the counter then
+     * covers no more than the child a count may still see. */
+    sc_ref at = p.slot[last];
+    if (same) {
+        /* only the counts change */
+    } else if (!p.end) {
+        relink(at, leaf);
     } else if (split) {
-        add_entry(fresh, end_byte(p.end, p.from[last], p.mismatch), path_count(&p, last) - 1, old);
+        add_entry(fresh, end_byte(p.end, p.from[last], p.mismatch), path_count(&p, last), old);
         add_entry(fresh, addr[p.mismatch], 1, leaf);
-        sc_link(at, sc_node_word(fresh));
+        relink(at, sc_node_word(fresh));
     } else {
         sc_node *n = sc_node_of(p.end);
         if (grow) {
             copy_entries(n, fresh, -1);
             add_entry(fresh, addr[n->depth], 1, leaf);
-            sc_link(at, sc_node_word(fresh));
+            relink(at, sc_node_word(fresh));
             sc_node_retire(t, n);
         } else {
             add_entry(n, addr[n->depth], 1, leaf);
         }
     }
+    path_add(&p, +1);
     return SC_OK;
 }
 
 /* The holder's only other child takes the holder's place in `up`.  Returns
  * false when out of memory (an inline leaf moving up that no longer fits). */
-static bool collapse(sc_fast_table *t, _Atomic uintptr_t *up, unsigned up_from, sc_node *holder,
+static bool collapse(sc_fast_table *t, sc_ref up, unsigned up_from, sc_node *holder,
                      uint8_t gone, unsigned alen)
 {
     uintptr_t other = 0;
@@ -383,7 +398,7 @@ static bool collapse(sc_fast_table *t, _Atomic uintptr_t *up, unsigned up_from, 
     prefix[holder->depth] = other_key;
     uintptr_t moved = rehome(t, other, prefix, holder->depth + 1u, up_from, alen);
     if (!moved) return false;
-    sc_link(up, moved);
+    relink(up, moved);
     sc_node_retire(t, holder);
     return true;
 }
@@ -391,14 +406,14 @@ static bool collapse(sc_fast_table *t, _Atomic uintptr_t *up, unsigned up_from, 
 /* A copy of the holder without `b`, in the smallest kind that fits, once
  * it has fallen to half of the next smaller kind (hysteresis, so that
  * churn around a size never copies). */
-static bool shrink(sc_fast_table *t, _Atomic uintptr_t *up, sc_node *holder, uint8_t b)
+static bool shrink(sc_fast_table *t, sc_ref up, sc_node *holder, uint8_t b)
 {
     unsigned left = holder->children - 1u;
     if (holder->kind <= SC_N4 || left > sc_slot_cap(holder->kind - 1) / 2) return false;
     sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, sc_key(holder));
     if (!fresh) return false;
     copy_entries(holder, fresh, b);
-    sc_link(up, sc_node_word(fresh));
+    relink(up, sc_node_word(fresh));
     sc_node_retire(t, holder);
     return true;
 }
@@ -407,7 +422,7 @@ static bool shrink(sc_fast_table *t, _Atomic uintptr_t *up, sc_node *holder, uin
  * node well below its kind's size is copied smaller, and otherwise b's slot
  * is emptied in place (also the fallback when memory runs out: a one-child
  * node is still a correct one). */
-static void remove_child(sc_fast_table *t, _Atomic uintptr_t *up, unsigned up_from, sc_node *holder,
+static void remove_child(sc_fast_table *t, sc_ref up, unsigned up_from, sc_node *holder,
                          uint8_t b, unsigned alen)
 {
     if (holder->children == 2 && collapse(t, up, up_from, holder, b, alen)) return;
@@ -431,12 +446,12 @@ sc_status sc_trie_close(sc_fast_table *t, sc_top *top, unsigned top_i, const uin
     unsigned k = 0;
     while (k < p.len && path_count(&p, k) != 0) k++;
     if (k == p.len) return SC_OK;
-    uintptr_t gone = held_word(p.child[k]);
+    uintptr_t gone = held_word(p.slot[k].child);
     if (k == 0) {
-        sc_link(p.child[0], 0);
+        relink(p.slot[0], 0);
     } else {
         sc_node *holder = p.holder[k];
-        remove_child(t, p.child[k - 1], p.from[k - 1], holder, addr[holder->depth], alen);
+        remove_child(t, p.slot[k - 1], p.from[k - 1], holder, addr[holder->depth], alen);
     }
     sc_subtree_release(t, gone, false);
     return SC_OK;

@@ -8,7 +8,9 @@
  * bytes return exactly to what they were after a warm-up that made the same
  * trees (the margin over an empty table: one top of 2^16 slots plus the
  * per-CPU short counters for each (service, family) ever used, kept so that
- * the next session needs no allocation there).
+ * the next session needs no allocation there).  And a count of a prefix
+ * that no running update touches stays exact while a neighbouring address
+ * is opened and closed over and over, whatever the trie does around it.
  *
  * Threads only close sessions they opened themselves, so every close must
  * succeed; bad closes use addresses nobody opens and must change nothing.
@@ -277,10 +279,92 @@ static long ops_from_env(void)
 static void test_fast_concurrent_counts_match_ref_replay(void) { run(sc_impl_fast(), ops_from_env()); }
 static void test_ref_concurrent_counts_match_its_own_replay(void) { run(sc_impl_ref(), ops_from_env() / 20); }
 
+/* ---- neighbours: counts of prefixes no running update touches stay exact */
+
+typedef struct churn {
+    sc_table *tab;
+    sc_addr addr;             /* opened and closed over and over */
+    atomic_bool stop;
+} churn;
+
+static void *churn_main(void *arg)
+{
+    churn *c = arg;
+    while (!atomic_load(&c->stop)) {
+        sc_open(c->tab, &c->addr, SC_SERVICE_SMTP);
+        sc_close(c->tab, &c->addr, SC_SERVICE_SMTP);
+    }
+    return NULL;
+}
+
+static sc_addr parse_addr(const char *text)
+{
+    sc_addr a;
+    sc_error err;
+    if (sc_parse_addr(text, strlen(text), &a, &err) != SC_OK) abort();
+    return a;
+}
+
+/* Opens `fixed`, then counts `query` (which holds exactly `want` of them
+ * and never the churning address) while another thread opens and closes
+ * `churning` next to them.  SPEC's bounds leave one right answer: `want`.
+ * These are the shapes where a slot's child widens and narrows under a
+ * count: a leaf becoming a pair and back, a leaf or a node parting into an
+ * N2 and the N2 collapsing onto the same child again. */
+static void neighbour_churns(const char *const *fixed, size_t nfixed, const char *churning,
+                             const char *query, uint64_t want, long counts)
+{
+    sc_table *tab;
+    if (!CHECK(sc_table_new(sc_impl_fast(), NULL, &tab) == SC_OK, "table")) return;
+    for (size_t i = 0; i < nfixed; i++) {
+        sc_addr a = parse_addr(fixed[i]);
+        sc_open(tab, &a, SC_SERVICE_SMTP);
+    }
+    sc_prefix q;
+    sc_error err;
+    if (!CHECK(sc_parse_cidr(query, strlen(query), NULL, &q, &err) == SC_OK, "query %s", query))
+        goto out;
+    churn c = {.tab = tab, .addr = parse_addr(churning)};
+    pthread_t th;
+    pthread_create(&th, NULL, churn_main, &c);
+    long wrong = 0;
+    uint64_t first = want;
+    for (long i = 0; i < counts; i++) {
+        uint64_t n = 0;
+        sc_count(tab, &q, SC_SERVICE_SMTP, &n);
+        if (n != want && wrong++ == 0) first = n;
+    }
+    atomic_store(&c.stop, true);
+    pthread_join(th, NULL);
+    CHECK(wrong == 0, "%s while %s churns: %ld of %ld counts wrong, first %llu, want %llu", query,
+          churning, wrong, counts, (unsigned long long)first, (unsigned long long)want);
+out:
+    sc_table_free(tab);
+}
+
+static void test_counts_of_a_neighbour_stay_exact_while_an_address_churns(void)
+{
+    long counts = ops_from_env() * 5;
+    /* 10.0.0.1 is an inline leaf in a dense /16's node; 10.0.0.2 pairs with it. */
+    static const char *const dense[] = {"10.0.0.1", "10.0.1.1"};
+    neighbour_churns(dense, 2, "10.0.0.2", "10.0.0.1/32", 1, counts);
+    neighbour_churns(dense, 2, "10.0.0.2", "10.0.0.0/31", 1, counts);
+    /* 10.1.0.1 alone in its /16; 10.1.5.5 splits the top slot's leaf. */
+    static const char *const alone[] = {"10.1.0.1"};
+    neighbour_churns(alone, 1, "10.1.5.5", "10.1.0.1/32", 1, counts);
+    neighbour_churns(alone, 1, "10.1.5.5", "10.1.0.0/24", 1, counts);
+    /* Two IPv6 addresses under a node of depth 14; the churning one parts
+     * above it, so the node is moved down into an N2 and back up again. */
+    static const char *const deep[] = {"2001:db8::1", "2001:db8::2"};
+    neighbour_churns(deep, 2, "2001:db8:8000::1", "2001:db8::/112", 2, counts);
+    neighbour_churns(deep, 2, "2001:db8:8000::1", "2001:db8::1/128", 1, counts);
+}
+
 int main(void)
 {
     make_pool();
     RUN(test_fast_concurrent_counts_match_ref_replay);
     RUN(test_ref_concurrent_counts_match_its_own_replay);
+    RUN(test_counts_of_a_neighbour_stay_exact_while_an_address_churns);
     return check_done();
 }
