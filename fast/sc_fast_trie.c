@@ -116,9 +116,11 @@ uintptr_t sc_leaf_new(sc_fast_table *t, const uint8_t *addr, unsigned alen)
     return sc_leaf_word(leaf, alen);
 }
 
-/* Retired memory waits in its CPU's stripe until SC_RETIRE_BATCH pieces
- * have gathered, then goes to call_rcu as one batch: one callback and one
- * rcu_head per batch instead of a 16-byte head in every node. */
+/* Retired memory waits in its CPU's stripe until SC_RETIRE_BATCH pieces or
+ * SC_RETIRE_BYTES have gathered, or a close empties a /16 (so a table whose
+ * sessions all close gives its memory back), then goes to call_rcu as one
+ * batch: one callback and one rcu_head per batch instead of a 16-byte head
+ * in every node. */
 typedef struct sc_retired {
     struct rcu_head rcu;
     unsigned n;
@@ -141,14 +143,15 @@ static void retired_free_rcu(struct rcu_head *head)
     free(r);
 }
 
-/* Called with a full batch taken out of its stripe (no lock held). */
+/* Called with a batch taken out of its stripe (no stripe lock held). */
 static void batch_to_rcu(void **p, unsigned n)
 {
+    if (n == 0) return;
     sc_retired *r = malloc(sizeof *r);
     if (!r) {
         /* Out of memory for the batch: wait out the grace period here.
-         * Writers are never inside a read-side section, so this cannot
-         * wait on ourselves. */
+         * The library's writers are never inside a read-side section; a
+         * host must not open or close inside one of its own (sesscount.h). */
         urcu_bp_synchronize_rcu();
         free_all(p, n);
         return;
@@ -159,22 +162,46 @@ static void batch_to_rcu(void **p, unsigned n)
     urcu_bp_call_rcu(&r->rcu, retired_free_rcu);
 }
 
+/* Takes a stripe's pending pieces into `out` (the caller holds its lock,
+ * or has the table to itself). */
+static unsigned take_pending(sc_cpu_stripe *c, void **out)
+{
+    /* relaxed: npending is written only under the stripe lock, which we hold. */
+    unsigned n = atomic_load_explicit(&c->npending, memory_order_relaxed);
+    memcpy(out, c->pending, n * sizeof *out);
+    atomic_store_explicit(&c->npending, 0, memory_order_relaxed);
+    c->pending_bytes = 0;
+    return n;
+}
+
 void sc_retire(sc_fast_table *t, void *p, size_t size)
 {
     sc_bytes_add(t, -(int64_t)size);
     sc_tsan_retire(p);
     sc_cpu_stripe *c = &t->cpu[sc_stripe_index(t)];
-    void *full[SC_RETIRE_BATCH];
-    unsigned nfull = 0;
+    void *out[SC_RETIRE_BATCH];
+    unsigned n = 0;
     sc_spin_lock(&c->lock);
-    c->pending[c->npending++] = p;
-    if (c->npending == SC_RETIRE_BATCH) {
-        nfull = c->npending;
-        memcpy(full, c->pending, sizeof full);
-        c->npending = 0;
-    }
+    /* relaxed: under the stripe lock, as in take_pending. */
+    unsigned i = atomic_load_explicit(&c->npending, memory_order_relaxed);
+    c->pending[i++] = p;
+    atomic_store_explicit(&c->npending, i, memory_order_relaxed);
+    c->pending_bytes += size;
+    if (i == SC_RETIRE_BATCH || c->pending_bytes >= SC_RETIRE_BYTES) n = take_pending(c, out);
     sc_spin_unlock(&c->lock);
-    if (nfull) batch_to_rcu(full, nfull);
+    batch_to_rcu(out, n);
+}
+
+void sc_retire_flush(sc_fast_table *t)
+{
+    sc_cpu_stripe *c = &t->cpu[sc_stripe_index(t)];
+    /* relaxed: a peek; a piece added meanwhile waits for the next flush. */
+    if (atomic_load_explicit(&c->npending, memory_order_relaxed) == 0) return;
+    void *out[SC_RETIRE_BATCH];
+    sc_spin_lock(&c->lock);
+    unsigned n = take_pending(c, out);
+    sc_spin_unlock(&c->lock);
+    batch_to_rcu(out, n);
 }
 
 void sc_retire_flush_all(sc_fast_table *t)
@@ -182,8 +209,8 @@ void sc_retire_flush_all(sc_fast_table *t)
     /* Teardown: no reader uses the table any more, so what is pending may
      * go now; then wait for the batches already queued. */
     for (unsigned s = 0; s < SC_MAX_STRIPES; s++) {
-        free_all(t->cpu[s].pending, t->cpu[s].npending);
-        t->cpu[s].npending = 0;
+        void *out[SC_RETIRE_BATCH];
+        free_all(out, take_pending(&t->cpu[s], out));
     }
     urcu_bp_barrier();
 }

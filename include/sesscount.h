@@ -248,8 +248,12 @@ SC_API sc_status sc_table_service(const sc_table *table, const char *name, size_
  * address).  An IPv4-mapped IPv6 address (a sockaddr_in6 copied as is) is
  * the IPv4 address it maps.
  * Errors: SC_E_INVALID (NULL, bad family, service id out of range),
- * SC_E_NOMEM; on error nothing changed.
- * Thread-safe, concurrently with every other call on the table.
+ * SC_E_NOMEM (out of memory; fast also when 2^44 - 1 sessions of the
+ * service are already open in the address's /16); on error nothing changed.
+ * Thread-safe, concurrently with every other call on the table.  fast,
+ * out of memory only: the call may wait for an RCU grace period, so a host
+ * that uses liburcu-bp itself must not open or close inside its own
+ * read-side section.
  * fast: O(1) (a walk of at most 16 address bytes; may allocate nodes);
  * ref: O(1) amortised. */
 SC_API sc_status sc_open(sc_table *table, const sc_addr *addr, sc_service service);
@@ -257,7 +261,8 @@ SC_API sc_status sc_open(sc_table *table, const sc_addr *addr, sc_service servic
 /* Closes one session of `service` from `addr`.
  * Errors: SC_E_NOT_OPEN when no such session is open (nothing changes: no
  * count is touched), SC_E_INVALID as for sc_open.
- * Thread-safe as sc_open.  fast: O(1), frees emptied nodes after a grace
+ * Thread-safe as sc_open (and, as there, may wait for a grace period when
+ * out of memory).  fast: O(1), frees emptied nodes after a grace
  * period; ref: O(sessions). */
 SC_API sc_status sc_close(sc_table *table, const sc_addr *addr, sc_service service);
 
@@ -271,8 +276,10 @@ SC_API sc_status sc_close(sc_table *table, const sc_addr *addr, sc_service servi
  * is never negative.
  * Errors: SC_E_INVALID (NULL, bad family, length out of range, host bits
  * set, service id out of range).
- * Thread-safe; never blocks, never allocates.  fast: O(1) (at most 16
- * dependent loads); ref: O(sessions). */
+ * Thread-safe; never blocks, never allocates.  fast: lock-free, O(1) (at
+ * most 16 dependent loads; it reads the last slot again when an update
+ * has just relinked it, so only completed writes make it go round);
+ * ref: O(sessions). */
 SC_API sc_status sc_count(const sc_table *table, const sc_prefix *prefix, sc_service service,
                           uint64_t *out);
 
