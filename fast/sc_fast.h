@@ -70,11 +70,11 @@ typedef struct sc_tree {
  * and the memory it retired that still waits for a grace period, handed to
  * call_rcu in batches (one callback per batch, not one per node). */
 #define SC_RETIRE_BATCH 60
-#define SC_RETIRE_BYTES (64u << 10)   /* or once this much waits */
+#define SC_RETIRE_BYTES (16u << 10)   /* or once this much waits */
 typedef struct sc_cpu_stripe {
     _Atomic int64_t bytes;
     _Atomic uint32_t lock;       /* guards pending: threads migrate between CPUs */
-    _Atomic uint32_t npending;   /* written under lock; peeked at without */
+    uint32_t npending;
     size_t pending_bytes;
     void *pending[SC_RETIRE_BATCH];
 } __attribute__((aligned(SC_CACHE_LINE))) sc_cpu_stripe;
@@ -116,8 +116,6 @@ void sc_trie_prefetch(const sc_top *top, unsigned i, const uint8_t *addr);
 uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *addr, unsigned len);
 /* Hands memory readers may still see to RCU; frees it all at teardown. */
 void sc_retire(sc_fast_table *t, void *p, size_t size);
-/* Hands this CPU's pending pieces to RCU now, however few. */
-void sc_retire_flush(sc_fast_table *t);
 void sc_retire_flush_all(sc_fast_table *t);
 /* Frees a /16's whole subtree at once (table teardown, no readers). */
 void sc_trie_destroy(sc_fast_table *t, uintptr_t child);

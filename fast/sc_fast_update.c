@@ -454,6 +454,5 @@ sc_status sc_trie_close(sc_fast_table *t, sc_top *top, unsigned top_i, const uin
         remove_child(t, p.slot[k - 1], p.from[k - 1], holder, addr[holder->depth], alen);
     }
     sc_subtree_release(t, gone, false);
-    if (k == 0) sc_retire_flush(t);   /* the /16 is empty: give back what waits */
     return SC_OK;
 }
