@@ -133,15 +133,19 @@ static inline uint8_t sc_inline_byte(uintptr_t w, unsigned from, unsigned i)
  * A member count that would pass SC_PAIR_MAX turns the pair into an N2. */
 #define SC_PAIR_MAX ((1u << 20) - 1)
 static inline bool sc_is_pair(uintptr_t w) { return (w & 3) == 3; }
+static inline unsigned sc_pair_shift(unsigned i) { return 24 + 20 * i; }   /* member i's count */
 static inline uintptr_t sc_pair(uint8_t k0, uint64_t c0, uint8_t k1, uint64_t c1)
 {
-    return 3 | (uintptr_t)k0 << 8 | (uintptr_t)k1 << 16 | (uintptr_t)c0 << 24 | (uintptr_t)c1 << 44;
+    return 3 | (uintptr_t)k0 << 8 | (uintptr_t)k1 << 16 | (uintptr_t)c0 << sc_pair_shift(0) |
+           (uintptr_t)c1 << sc_pair_shift(1);
 }
 static inline uint8_t sc_pair_key(uintptr_t w, unsigned i) { return (uint8_t)(w >> (8 + 8 * i)); }
 static inline uint64_t sc_pair_count(uintptr_t w, unsigned i)
 {
-    return (w >> (24 + 20 * i)) & SC_PAIR_MAX;
+    return (w >> sc_pair_shift(i)) & SC_PAIR_MAX;
 }
+/* Member i's count as a step of the word: w + it is one session more. */
+static inline uintptr_t sc_pair_one(unsigned i) { return (uintptr_t)1 << sc_pair_shift(i); }
 
 static inline uint64_t sc_counter(const _Atomic uint64_t *c)
 {

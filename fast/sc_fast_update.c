@@ -52,6 +52,12 @@ static uint64_t path_count(const sc_path *p, unsigned i) { return sc_counter(p->
 
 static void relink(sc_ref r, uintptr_t w) { sc_relink(r.count, r.child, w); }
 
+static void path_add(const sc_path *p, int delta)
+{
+    for (unsigned i = 0; i < p->len; i++)
+        count_set(p->slot[i].count, path_count(p, i) + (uint64_t)(int64_t)delta);
+}
+
 static uintptr_t held_word(const _Atomic uintptr_t *at)
 {
     /* relaxed: child words change only under the shard lock, which we hold
@@ -176,9 +182,8 @@ static int kind_for(unsigned children)
  * or the node is due to become an N256. */
 static bool no_room(const sc_node *n, uint8_t b)
 {
-    if (n->kind == SC_N256) return false;
-    if (n->children + 1u >= SC_N256_FROM && !sc_find(n, b)) return true;
-    return !sc_find(n, b) && held_entries(n) == sc_slot_cap(n->kind);
+    if (n->kind == SC_N256 || sc_find(n, b)) return false;
+    return n->children + 1u >= SC_N256_FROM || held_entries(n) == sc_slot_cap(n->kind);
 }
 
 /* Adds (b, count, child) to a node with room: in b's emptied slot if it has
@@ -213,12 +218,6 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
 
 /* ---------------------------------------------------------------- pairs */
 
-static void path_add(const sc_path *p, int delta)
-{
-    for (unsigned i = 0; i < p->len; i++)
-        count_set(p->slot[i].count, path_count(p, i) + (uint64_t)(int64_t)delta);
-}
-
 /* The pair as a node of depth alen - 1 (an N2, or an N4 when `add` names a
  * third last byte, which gets one session); 0 when out of memory. */
 static uintptr_t pair_to_node(sc_fast_table *t, uintptr_t w, const uint8_t *prefix,
@@ -247,7 +246,7 @@ static sc_status pair_open(sc_fast_table *t, const sc_path *p, const uint8_t *ad
     uintptr_t w = p->end, next;
     int m = pair_member(w, addr, alen);
     if (m >= 0 && sc_pair_count(w, (unsigned)m) < SC_PAIR_MAX) {
-        next = w + ((uintptr_t)1 << (24 + 20 * m));
+        next = w + sc_pair_one((unsigned)m);
     } else {
         next = pair_to_node(t, w, addr, alen, m >= 0 ? -1 : addr[alen - 1]);
         if (!next) return SC_E_NOMEM;
@@ -269,7 +268,7 @@ static sc_status pair_close(const sc_path *p, const uint8_t *addr, unsigned alen
     int m = pair_member(w, addr, alen);
     if (m < 0) return SC_E_NOT_OPEN;
     if (sc_pair_count(w, (unsigned)m) > 1) {
-        next = w - ((uintptr_t)1 << (24 + 20 * m));
+        next = w - sc_pair_one((unsigned)m);
     } else {
         uint8_t other[16];
         memcpy(other, addr, alen);
@@ -298,13 +297,14 @@ static bool pairs_with(const sc_path *p, unsigned alen)
             sc_slot *slot = NULL;                                                         \
             if ((n)->kind == SC_N256) slot = &s_[k_];                                     \
             else if (sc_indexed((n)->kind)) {                                             \
-                unsigned i_ = sc_index_at(n, (n)->depth, k_);                                         \
+                unsigned i_ = sc_index_at(n, (n)->depth, k_);                             \
                 slot = i_ ? &s_[i_ - 1] : NULL;                                           \
             } else if (k_ < held_entries(n)) slot = &s_[k_];                              \
             else break;                                                                   \
             uintptr_t word = slot ? sc_child_of(slot) : 0;                                \
             if (!word) continue;                                                          \
-            uint8_t key = sc_listed((n)->kind) ? sc_key_at(n, (n)->depth, k_) : (uint8_t)k_; \
+            uint8_t key = sc_listed((n)->kind) ? sc_key_at(n, (n)->depth, k_)            \
+                                               : (uint8_t)k_;                             \
             body;                                                                         \
         }                                                                                 \
     } while (0)
