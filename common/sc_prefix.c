@@ -41,7 +41,12 @@ static void store_be64(uint8_t *p, uint64_t v)
  * a forwarding stall on every count). */
 void sc_prefix_set(int family, uint64_t hi, uint64_t lo, unsigned len, sc_prefix *out)
 {
+#ifdef SC_PLANT_MAPPED_PREFIX
+    /* PLANTED BUG (tests only): ::ffff:0:0/96 itself stays IPv6 */
+    if (family == SC_INET6 && len > 96 && hi == 0 && lo >> 32 == 0xffff) {
+#else
     if (family == SC_INET6 && len >= 96 && hi == 0 && lo >> 32 == 0xffff) {   /* mapped */
+#endif
         family = SC_INET4;
         hi = lo << 32;
         lo = 0;

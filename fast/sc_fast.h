@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 
+#include "sc_fast_inspect.h"
 #include "sc_internal.h"
 
 #define SC_CACHE_LINE 64
@@ -114,6 +115,9 @@ void sc_trie_prefetch(const sc_top *top, unsigned i, const uint8_t *addr);
 /* ---- sc_fast_trie.c.  Lock-free; the caller is inside an RCU read-side
  * section. */
 uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *addr, unsigned len);
+/* The same walk, saying where the answer came from (sc_fast_inspect.h). */
+uint64_t sc_trie_count_traced(const sc_top *top, unsigned i, const uint8_t *addr, unsigned len,
+                              sc_count_trace *tr);
 /* Hands memory readers may still see to RCU; frees it all at teardown. */
 void sc_retire(sc_fast_table *t, void *p, size_t size);
 void sc_retire_flush_all(sc_fast_table *t);

@@ -10,11 +10,12 @@
 #include <urcu/urcu-bp.h>
 
 #include "sc_fast.h"
+#include "sc_fast_inspect.h"
 
 _Static_assert(sizeof(uintptr_t) == 8, "inline leaves need 64-bit child words");
 
-/* Kinds in growing order: a full node grows into the next one. */
-enum { SC_LEAF, SC_N2, SC_N4, SC_N16, SC_N48, SC_N128, SC_N256 };
+/* Kinds in growing order (a full node grows into the next one):
+ * SC_LEAF ... SC_N256, in sc_fast_inspect.h with the other shapes. */
 
 /* An inner node: an 8-byte header, then its key (the `depth` address bytes
  * it fixes), its key list or index, and its slots, 8-aligned: every offset
@@ -103,6 +104,13 @@ static inline uintptr_t sc_leaf_word(const uint8_t *addr, unsigned alen)
 {
     return (uintptr_t)addr | (uintptr_t)alen << 48 | (uintptr_t)SC_LEAF << 56;
 }
+/* What a child word is, as sc_fast_inspect.h names it: a node kind
+ * (SC_LEAF for a LEAF), SC_SHAPE_PAIR or SC_SHAPE_INLINE. */
+static inline int sc_word_shape(uintptr_t w)
+{
+    return (w & 3) == 3 ? SC_SHAPE_PAIR : (w & 1) ? SC_SHAPE_INLINE : sc_word_kind(w);
+}
+
 /* The key bytes of a node or LEAF word: [0, depth) are the prefix it fixes. */
 static inline const uint8_t *sc_word_key(uintptr_t w)
 {

@@ -118,6 +118,18 @@ static uint64_t sum_top(const sc_tree *tree, unsigned first, unsigned shift)
     return sum >> (3 - shift);
 }
 
+/* A stripe sum as a count (divided by 2^shift): a sum read while closes
+ * land on other stripes than their opens can dip below zero, and a count
+ * never does. */
+static inline uint64_t clamp(int64_t sum, unsigned shift)
+{
+#ifdef SC_PLANT_STRIPE_CLAMP
+    return (uint64_t)sum >> shift;   /* PLANTED BUG (tests only): no clamp */
+#else
+    return sum > 0 ? (uint64_t)sum >> shift : 0;
+#endif
+}
+
 /* The stripes' 2^shift counters from `first` (shift 0 to 3), summed over
  * the stripes and clamped at zero; read as in sum_top while there are few
  * stripes. */
@@ -132,7 +144,7 @@ static uint64_t sum_stripes(const sc_fast_table *t, const sc_tree *tree, unsigne
             for (size_t i = 0; i <= mask; i++)
                 /* relaxed: a count promises only per-counter freshness. */
                 sum += atomic_load_explicit(&st->c[first + i], memory_order_relaxed);
-        return sum > 0 ? (uint64_t)sum : 0;
+        return clamp(sum, 0);
     }
     for (; st < end; st++) {
         const _Atomic int64_t *c = &st->c[first];
@@ -141,7 +153,7 @@ static uint64_t sum_stripes(const sc_fast_table *t, const sc_tree *tree, unsigne
             /* relaxed: as above. */
             sum += atomic_load_explicit(&c[i & mask], memory_order_relaxed);
     }
-    return sum > 0 ? (uint64_t)sum >> (3 - shift) : 0;
+    return clamp(sum, 3 - shift);
 }
 
 uint64_t sc_short_count(const sc_fast_table *t, const sc_tree *tree, const uint8_t *addr,

@@ -61,7 +61,9 @@
  * of the counts of the children whose key shares the prefix's first
  * L - 8 * depth bits of that byte: a contiguous run in an N256.  So a count
  * never descends below the node where its length ends and reads at most one
- * node per address byte, whatever the number of sessions.
+ * node per address byte, whatever the number of sessions.  (The same walk,
+ * inlined a second time with a trace, tells the tests which counter path and
+ * node kind answered: sc_fast_inspect.h.)
  *
  * CONCURRENCY.  Opens and closes of one /16 (a shard) run under that
  * shard's lock (sc_fast_table.c), so counters are updated with plain atomic
@@ -78,6 +80,7 @@
  */
 #include <stdlib.h>
 
+#include "sc_fast_inspect.h"
 #include "sc_fast_node.h"
 #include "sc_tsan.h"
 
@@ -295,6 +298,9 @@ static uint64_t sum_run(const sc_node *n, int kind, unsigned depth, uint8_t b, u
     const sc_slot *s = sc_slots_of_kind(n, kind, depth);
     uint64_t sum = 0;
     if (kind == SC_N256) {
+#ifdef SC_PLANT_N256_SUM
+        hi--;   /* PLANTED BUG (tests only, SC_PLANT=n256_sum): the run's last child missed */
+#endif
         for (unsigned k = lo; k <= hi; k++) sum += sc_count_of(&s[k]);
     } else if (sc_indexed(kind)) {
         for (unsigned k = lo; k <= hi; k++) {
@@ -309,7 +315,19 @@ static uint64_t sum_run(const sc_node *n, int kind, unsigned depth, uint8_t b, u
     return sum;
 }
 
-uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned len)
+/* Records where a count's answer came from, when a trace is asked for;
+ * returns 0 so that the walk's early exits stay one statement. */
+static inline uint64_t trace(sc_count_trace *tr, sc_count_path path, int shape, unsigned depth)
+{
+    if (tr) *tr = (sc_count_trace){.path = path, .shape = shape, .depth = depth};
+    return 0;
+}
+
+/* The walk, with an optional trace of where the answer came from
+ * (sc_fast_inspect.h).  Inlined into both callers: with tr a constant NULL
+ * the trace's branches compile away, so the real count pays nothing. */
+static inline __attribute__((always_inline)) uint64_t
+trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned len, sc_count_trace *tr)
 {
     /* The counter of the slot we came through, and its child word.  The
      * top's counter is on a line writers dirty: it is read only when the
@@ -320,21 +338,31 @@ uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned
     uintptr_t w = atomic_load_explicit(at, memory_order_acquire);
     unsigned from = SC_TOP_BITS / 8;
     for (;;) {
-        if (!w) return 0;
-        if (sc_is_pair(w)) return pair_count(w, q[from], len - 8 * from);
+        if (!w) return trace(tr, SC_PATH_EMPTY, 0, 0);
+        if (sc_is_pair(w)) {
+            trace(tr, SC_PATH_PAIR, SC_SHAPE_PAIR, from);
+            return pair_count(w, q[from], len - 8 * from);
+        }
         if (sc_is_inline(w)) {
-            if (!inline_match(w, q, from, len)) return 0;
+            if (!inline_match(w, q, from, len)) return trace(tr, SC_PATH_EMPTY, 0, 0);
         } else {
             /* The word names the node's depth and kind: its header line is
              * read only when compressed key bytes must be checked. */
             const sc_node *n = sc_node_of(w);
             unsigned depth = sc_word_depth(w), edge = depth * 8u;
-            if (!bits_match(sc_word_key(w), q, from, len < edge ? len : edge)) return 0;
+            if (!bits_match(sc_word_key(w), q, from, len < edge ? len : edge))
+                return trace(tr, SC_PATH_EMPTY, 0, 0);
             if (len > edge) {
-                if (len < edge + 8) return sum_run(n, sc_word_kind(w), depth, q[depth], len - edge);
+                if (len < edge + 8) {
+                    trace(tr, SC_PATH_RUN, sc_word_kind(w), depth);
+                    return sum_run(n, sc_word_kind(w), depth, q[depth], len - edge);
+                }
                 const sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
-                if (!s) return 0;
-                if (len == edge + 8) return sc_count_of(s);
+                if (!s) return trace(tr, SC_PATH_EMPTY, 0, 0);
+                if (len == edge + 8) {
+                    trace(tr, SC_PATH_SLOT, sc_word_shape(sc_child_of(s)), depth + 1u);
+                    return sc_count_of(s);
+                }
                 cnt = &s->count;
                 at = &s->child;
                 w = sc_child_of(s);
@@ -360,7 +388,21 @@ uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned
         uint64_t v1 = atomic_load_explicit(cnt, memory_order_acquire);
         uintptr_t again = atomic_load_explicit(at, memory_order_acquire);
         uint64_t v2 = atomic_load_explicit(cnt, memory_order_acquire);
-        if (again == w && sc_version_part(v1) == sc_version_part(v2)) return sc_count_part(v2);
+        if (again == w && sc_version_part(v1) == sc_version_part(v2)) {
+            trace(tr, SC_PATH_SLOT, sc_word_shape(w), from);
+            return sc_count_part(v2);
+        }
         w = again;
     }
+}
+
+uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned len)
+{
+    return trie_count(top, i, q, len, NULL);
+}
+
+uint64_t sc_trie_count_traced(const sc_top *top, unsigned i, const uint8_t *q, unsigned len,
+                              sc_count_trace *tr)
+{
+    return trie_count(top, i, q, len, tr);
 }

@@ -36,6 +36,16 @@ extern "C" {
 #define SC_API
 #endif
 
+/* A host (and sesscount's own tests) may define SC_WARN_UNCHECKED before
+ * including this header: every function that returns an sc_status is then
+ * marked warn_unused_result, so a status left unchecked is a compiler
+ * warning (an error under -Werror). */
+#if defined(SC_WARN_UNCHECKED) && defined(__GNUC__)
+#define SC_CHECKED __attribute__((warn_unused_result))
+#else
+#define SC_CHECKED
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Status codes                                                        */
 /* ------------------------------------------------------------------ */
@@ -83,14 +93,14 @@ typedef struct sc_prefix {
  * SC_INET6), turning an IPv4-mapped IPv6 address into IPv4.
  * Errors: SC_E_INVALID for a NULL pointer or a bad family.
  * Thread-safe; O(1). */
-SC_API sc_status sc_addr_from_bytes(int family, const uint8_t *bytes, sc_addr *out);
+SC_API SC_CHECKED sc_status sc_addr_from_bytes(int family, const uint8_t *bytes, sc_addr *out);
 
 /* Makes a prefix of `addr` and `len`, clearing the host bits past len and
  * turning an IPv4-mapped IPv6 prefix of length 96 or more into the IPv4
  * prefix of length len - 96.
  * Errors: SC_E_INVALID for a NULL pointer, a bad family or len out of range.
  * Thread-safe; O(1). */
-SC_API sc_status sc_prefix_make(const sc_addr *addr, unsigned len, sc_prefix *out);
+SC_API SC_CHECKED sc_status sc_prefix_make(const sc_addr *addr, unsigned len, sc_prefix *out);
 
 /* ------------------------------------------------------------------ */
 /* Parsing and formatting                                              */
@@ -140,13 +150,13 @@ typedef struct sc_error {
  * Errors: SC_E_PARSE with *err filled (err may be NULL); SC_E_INVALID for a
  * NULL text with a non-zero length or a NULL out.
  * Thread-safe (no state); O(len); never allocates. */
-SC_API sc_status sc_parse_cidr(const char *text, size_t len, const sc_addr *connecting,
+SC_API SC_CHECKED sc_status sc_parse_cidr(const char *text, size_t len, const sc_addr *connecting,
                                sc_prefix *out, sc_error *err);
 
 /* Parses one address: host = ipv4 | ipv6 | "[" ipv6 "]", no mask
  * (SC_PARSE_MASK_NOT_ALLOWED).  An IPv4-mapped address becomes IPv4.
  * Errors, thread-safety and cost as sc_parse_cidr. */
-SC_API sc_status sc_parse_addr(const char *text, size_t len, sc_addr *out, sc_error *err);
+SC_API SC_CHECKED sc_status sc_parse_addr(const char *text, size_t len, sc_addr *out, sc_error *err);
 
 /* The longest canonical text plus its NUL: a full IPv6 address and "/128". */
 #define SC_PREFIX_TEXT_MAX 44
@@ -194,7 +204,7 @@ typedef struct sc_options {
  * clustering-only name when opts->clustering is false; SC_E_INVALID for
  * NULL pointers.  Does not validate the extras (sc_options_check does).
  * Thread-safe; O(number of services x name length). */
-SC_API sc_status sc_service_resolve(const sc_options *opts, const char *name, size_t len,
+SC_API SC_CHECKED sc_status sc_service_resolve(const sc_options *opts, const char *name, size_t len,
                                     sc_service *out);
 
 /* Checks that `opts` makes a valid registry: every extra name is 1 to
@@ -204,7 +214,7 @@ SC_API sc_status sc_service_resolve(const sc_options *opts, const char *name, si
  * index of the offending extra name.
  * Errors: SC_E_SERVICE_NAME, SC_E_SERVICE_DUPLICATE, SC_E_TOO_MANY_SERVICES,
  * SC_E_INVALID.  Thread-safe; O(n^2) in the number of extras. */
-SC_API sc_status sc_options_check(const sc_options *opts, size_t *bad);
+SC_API SC_CHECKED sc_status sc_options_check(const sc_options *opts, size_t *bad);
 
 /* The canonical spelling of a built-in service ("SMTP"), or NULL. O(1). */
 SC_API const char *sc_builtin_service_name(sc_service id);
@@ -229,7 +239,7 @@ SC_API const char *sc_impl_name(const sc_impl *impl);
  * copied.
  * Errors: those of sc_options_check, SC_E_INVALID, SC_E_NOMEM.
  * Thread-safe; O(number of services). */
-SC_API sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **out);
+SC_API SC_CHECKED sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **out);
 
 /* Frees a table and everything it holds (NULL is allowed).  No other thread
  * may use the table during or after the call.  O(sessions). */
@@ -241,7 +251,7 @@ SC_API const sc_impl *sc_table_impl(const sc_table *table);
 /* Resolves a service name in the table's registry: sc_service_resolve with
  * the table's options.  Thread-safe; O(services x name length); no
  * allocation. */
-SC_API sc_status sc_table_service(const sc_table *table, const char *name, size_t len,
+SC_API SC_CHECKED sc_status sc_table_service(const sc_table *table, const char *name, size_t len,
                                   sc_service *out);
 
 /* Opens one session of `service` from `addr` (sessions may share an
@@ -256,7 +266,7 @@ SC_API sc_status sc_table_service(const sc_table *table, const char *name, size_
  * read-side section.
  * fast: O(1) (a walk of at most 16 address bytes; may allocate nodes);
  * ref: O(1) amortised. */
-SC_API sc_status sc_open(sc_table *table, const sc_addr *addr, sc_service service);
+SC_API SC_CHECKED sc_status sc_open(sc_table *table, const sc_addr *addr, sc_service service);
 
 /* Closes one session of `service` from `addr`.
  * Errors: SC_E_NOT_OPEN when no such session is open (nothing changes: no
@@ -264,7 +274,7 @@ SC_API sc_status sc_open(sc_table *table, const sc_addr *addr, sc_service servic
  * Thread-safe as sc_open (and, as there, may wait for a grace period when
  * out of memory).  fast: O(1), frees emptied nodes after a grace
  * period; ref: O(sessions). */
-SC_API sc_status sc_close(sc_table *table, const sc_addr *addr, sc_service service);
+SC_API SC_CHECKED sc_status sc_close(sc_table *table, const sc_addr *addr, sc_service service);
 
 /* Counts the open sessions of `service` whose address lies inside `prefix`.
  * IPv4 sessions are counted by IPv4 prefixes only, IPv6 by IPv6 only; an
@@ -280,7 +290,7 @@ SC_API sc_status sc_close(sc_table *table, const sc_addr *addr, sc_service servi
  * most 16 dependent loads; it reads the last slot again when an update
  * has just relinked it, so only completed writes make it go round);
  * ref: O(sessions). */
-SC_API sc_status sc_count(const sc_table *table, const sc_prefix *prefix, sc_service service,
+SC_API SC_CHECKED sc_status sc_count(const sc_table *table, const sc_prefix *prefix, sc_service service,
                           uint64_t *out);
 
 /* The whole path from text: parses `cidr` (relative to `connecting`, may be
@@ -288,7 +298,7 @@ SC_API sc_status sc_count(const sc_table *table, const sc_prefix *prefix, sc_ser
  * table's registry and counts.
  * Errors: those of sc_parse_cidr, sc_table_service and sc_count.
  * Thread-safe; O(text length) plus sc_count's cost. */
-SC_API sc_status sc_count_text(const sc_table *table, const char *cidr, size_t cidr_len,
+SC_API SC_CHECKED sc_status sc_count_text(const sc_table *table, const char *cidr, size_t cidr_len,
                                const sc_addr *connecting, const char *service,
                                size_t service_len, uint64_t *out, sc_error *err);
 

@@ -35,22 +35,59 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static void print_coverage(const sc_diff_stats *st)
+{
+    printf("     fast counts by path:");
+    for (int p = 0; p < SC_PATHS; p++)
+        if (st->paths[p]) printf(" %s %zu", sc_count_path_name((sc_count_path)p), st->paths[p]);
+    printf("\n     runs summed in:");
+    for (int k = 0; k < SC_SHAPES; k++)
+        if (st->runs[k]) printf(" %s %zu", sc_shape_name(k), st->runs[k]);
+    printf("\n     slot answers over:");
+    for (int k = 0; k < SC_SHAPES; k++)
+        if (st->slots[k]) printf(" %s %zu", sc_shape_name(k), st->slots[k]);
+    printf("\n     most child words at once:");
+    for (int k = 0; k < SC_SHAPES; k++) printf(" %s %zu", sc_shape_name(k), st->shapes_max[k]);
+    printf("\n");
+}
+
+/* A wide run must reach every shape the trie has and every counter path a
+ * count can take, each node kind summed over and each shape counted
+ * through a slot. */
+static void check_coverage(const sc_diff_stats *st, uint64_t seed)
+{
+    for (int k = 0; k < SC_SHAPES; k++)
+        CHECK(st->shapes_max[k] > 0, "seed 0x%" PRIx64 ": no %s ever in the table", seed,
+              sc_shape_name(k));
+    for (int p = SC_PATH_STRIPES; p < SC_PATHS; p++)
+        CHECK(st->paths[p] > 0, "seed 0x%" PRIx64 ": no count answered by the %s path", seed,
+              sc_count_path_name((sc_count_path)p));
+    for (int k = SC_N2; k <= SC_N256; k++)
+        CHECK(st->runs[k] > 0, "seed 0x%" PRIx64 ": no count summed a run of an %s", seed,
+              sc_shape_name(k));
+    for (int k = 0; k < SC_SHAPES; k++)
+        CHECK(st->slots[k] > 0, "seed 0x%" PRIx64 ": no count answered by a slot over %s",
+              seed, sc_shape_name(k));
+}
+
 /* One run; checks the answers agreed and the run did real work. */
 static void diff_once(const sc_impl *a, const sc_impl *b, uint64_t seed, size_t ops,
-                      size_t pool, size_t max_open)
+                      size_t pool, size_t max_open, bool wide)
 {
     sc_diff_stats st;
     sc_diff_config cfg = {.seed = seed, .ops = ops, .pool_size = pool, .max_open = max_open,
-                          .stats = &st};
+                          .wide = wide, .stats = &st};
     char report[2048];
     double t0 = now_s();
     int rc = sc_diff_run(a, b, &cfg, report, sizeof report);
     double dt = now_s() - t0;
-    printf("   %s vs %s seed 0x%" PRIx64 " ops %zu pool %zu max_open %zu: rc %d, %.2f s "
-           "(open %zu close %zu bad %zu count %zu text %zu sweep %zu, nonzero %zu, peak %zu)\n",
-           sc_impl_name(a), sc_impl_name(b), seed, ops, pool, max_open, rc, dt, st.opens,
-           st.closes, st.bad_closes, st.counts, st.count_texts, st.sweeps, st.nonzero_counts,
-           st.max_open_seen);
+    printf("   %s vs %s seed 0x%" PRIx64 " ops %zu pool %zu max_open %zu%s: rc %d, %.2f s "
+           "(open %zu close %zu bad %zu count %zu text %zu sweep %zu, nonzero %zu, "
+           "model %zu, peak %zu)\n",
+           sc_impl_name(a), sc_impl_name(b), seed, ops, pool, max_open, wide ? " wide" : "", rc,
+           dt, st.opens, st.closes, st.bad_closes, st.counts, st.count_texts, st.sweeps,
+           st.nonzero_counts, st.model_counts, st.max_open_seen);
+    if (st.paths[SC_PATH_NONE] + st.paths[SC_PATH_STRIPES] + st.paths[SC_PATH_SLOT]) print_coverage(&st);
     if (!CHECK(rc == 0, "seed 0x%" PRIx64 ": %s", seed, report)) return;
     CHECK(st.opens + st.closes + st.bad_closes + st.counts + st.count_texts + st.sweeps >= ops,
           "seed 0x%" PRIx64 ": fewer ops ran than asked", seed);
@@ -60,38 +97,54 @@ static void diff_once(const sc_impl *a, const sc_impl *b, uint64_t seed, size_t 
         CHECK(st.nonzero_counts > st.counts / 10,
               "seed 0x%" PRIx64 ": only %zu of %zu counts found sessions", seed,
               st.nonzero_counts, st.counts);
+        CHECK(st.model_counts > st.counts, "seed 0x%" PRIx64 ": %zu counts held to the model",
+              seed, st.model_counts);
     }
     if (ops >= 40 * max_open)
         CHECK(st.max_open_seen >= max_open / 2, "seed 0x%" PRIx64 ": peak population %zu of %zu",
               seed, st.max_open_seen, max_open);
+    if (wide) check_coverage(&st, seed);
 }
 
 static const struct run {
     unsigned share;          /* per mille of SC_DIFF_OPS */
     size_t pool, max_open;
+    bool wide;
 } runs[] = {
-    {250, 64, 16},           /* few sessions, heavy reuse */
-    {150, 48, 64},           /* more sessions than addresses: shared addresses */
-    {300, 1024, 256},
-    {200, 4096, 1024},
-    {100, 8192, 4096},
+    {200, 64, 16, false},    /* few sessions, heavy reuse */
+    {120, 48, 64, false},    /* more sessions than addresses: shared addresses */
+    {250, 1024, 256, false},
+    {150, 4096, 1024, false},
+    {80, 8192, 4096, false},
+    {200, 3000, 2048, true}, /* hot /16, /24, /48: N128 and N256 nodes */
 };
+
+/* SC_DIFF_WIDE_ONLY=1: only the wide run (the planted-bug stage's test of
+ * a wide-node bug needs nothing else). */
+static bool wide_only(void)
+{
+    const char *e = getenv("SC_DIFF_WIDE_ONLY");
+    return e && *e == '1';
+}
 
 static void test_ref_and_fast_agree_on_random_sequences(void)
 {
     size_t total = total_ops();
     uint64_t seed = base_seed();
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        if (wide_only() && !runs[r].wide) continue;
         size_t ops = total / 1000 * runs[r].share;
         if (ops < 1000) ops = 1000;
-        diff_once(sc_impl_ref(), sc_impl_fast(), seed + r, ops, runs[r].pool, runs[r].max_open);
+        diff_once(sc_impl_ref(), sc_impl_fast(), seed + r, ops, runs[r].pool, runs[r].max_open,
+                  runs[r].wide);
     }
 }
 
 static void test_ref_agrees_with_itself(void)
 {
     size_t ops = total_ops() / 20;
-    diff_once(sc_impl_ref(), sc_impl_ref(), base_seed() + 100, ops < 1000 ? 1000 : ops, 512, 256);
+    diff_once(sc_impl_ref(), sc_impl_ref(), base_seed() + 100, ops < 1000 ? 1000 : ops, 512, 256,
+              false);
 }
 
 /* ------------------------------------------------------------------ planted faults */

@@ -529,8 +529,8 @@ static void test_prefix_make_clears_host_bits_and_unmaps(void)
     sc_prefix p;
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         sc_addr a;
-        sc_addr_from_bytes(rows[r].family, rows[r].bytes, &a);
-        CHECK(sc_prefix_make(&a, rows[r].len, &p) == SC_OK &&
+        CHECK(sc_addr_from_bytes(rows[r].family, rows[r].bytes, &a) == SC_OK &&
+                  sc_prefix_make(&a, rows[r].len, &p) == SC_OK &&
                   sc_format_prefix(&p, buf, sizeof buf) && strcmp(buf, rows[r].want) == 0,
               "prefix_make(192.0.2.77, %u) is %s, want %s", rows[r].len, buf, rows[r].want);
     }
@@ -544,7 +544,8 @@ static void test_prefix_make_clears_host_bits_and_unmaps(void)
               sc_format_prefix(&p, buf, sizeof buf) && strcmp(buf, "::fffe:0:0/95") == 0,
           "prefix_make(::ffff:192.0.2.77, 95) is %s, want ::fffe:0:0/95", buf);
     sc_addr a4;
-    sc_addr_from_bytes(SC_INET4, v4, &a4);
+    if (!CHECK(sc_addr_from_bytes(SC_INET4, v4, &a4) == SC_OK, "addr_from_bytes(192.0.2.77)"))
+        return;
     sc_prefix before;
     memset(&p, 0x33, sizeof p);
     before = p;

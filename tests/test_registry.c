@@ -137,11 +137,10 @@ static void test_many_extras_work_in_one_table(void)
         /* The last extra holds sessions of its own. */
         sc_service last = (sc_service)(SC_SERVICE_FIRST_EXTRA + N - 1);
         sc_addr a;
-        sc_parse_addr("192.0.2.1", 9, &a, NULL);
         sc_prefix p;
-        sc_prefix_make(&a, 24, &p);
         uint64_t n = 9, m = 9;
-        CHECK(sc_open(t, &a, last) == SC_OK && sc_count(t, &p, last, &n) == SC_OK && n == 1 &&
+        CHECK(sc_parse_addr("192.0.2.1", 9, &a, NULL) == SC_OK &&
+                  sc_prefix_make(&a, 24, &p) == SC_OK && sc_open(t, &a, last) == SC_OK && sc_count(t, &p, last, &n) == SC_OK && n == 1 &&
                   sc_count(t, &p, last - 1, &m) == SC_OK && m == 0,
               "%s: last extra counts %llu, the one before %llu", sc_impl_name(impls[k]),
               (unsigned long long)n, (unsigned long long)m);

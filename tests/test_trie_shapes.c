@@ -11,6 +11,7 @@
  * return to what they were before it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sc_check.h"
@@ -18,11 +19,19 @@
 
 typedef struct pair { sc_table *fast, *ref; } pair;
 
+/* A failure here is a broken test machine, not a finding: stop. */
+static void must(sc_status st, const char *what)
+{
+    if (st == SC_OK) return;
+    fprintf(stderr, "%s: %s\n", what, sc_strerror(st));
+    abort();
+}
+
 static pair pair_new(void)
 {
     pair p = {0};
-    sc_table_new(sc_impl_fast(), NULL, &p.fast);
-    sc_table_new(sc_impl_ref(), NULL, &p.ref);
+    must(sc_table_new(sc_impl_fast(), NULL, &p.fast), "fast table");
+    must(sc_table_new(sc_impl_ref(), NULL, &p.ref), "ref table");
     return p;
 }
 
@@ -35,14 +44,14 @@ static void pair_free(pair *p)
 static sc_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
     sc_addr x;
-    sc_addr_from_bytes(SC_INET4, (uint8_t[]){a, b, c, d}, &x);
+    must(sc_addr_from_bytes(SC_INET4, (uint8_t[]){a, b, c, d}, &x), "IPv4 address");
     return x;
 }
 
 static sc_addr v6(const uint8_t *bytes)
 {
     sc_addr x;
-    sc_addr_from_bytes(SC_INET6, bytes, &x);
+    must(sc_addr_from_bytes(SC_INET6, bytes, &x), "IPv6 address");
     return x;
 }
 
@@ -52,15 +61,17 @@ static bool same_counts(pair *p, const sc_addr *a, const char *step)
     unsigned max = a->family == SC_INET4 ? 32 : 128;
     for (unsigned len = 0; len <= max; len++) {
         sc_prefix pre;
-        sc_prefix_make(a, len, &pre);
+        must(sc_prefix_make(a, len, &pre), "prefix");
         uint64_t f = 0, r = 0;
-        sc_count(p->fast, &pre, SC_SERVICE_SMTP, &f);
-        sc_count(p->ref, &pre, SC_SERVICE_SMTP, &r);
-        if (f != r) {
+        sc_status fs = sc_count(p->fast, &pre, SC_SERVICE_SMTP, &f);
+        sc_status rs = sc_count(p->ref, &pre, SC_SERVICE_SMTP, &r);
+        if (fs != SC_OK || rs != SC_OK || f != r) {
             char text[SC_PREFIX_TEXT_MAX];
             sc_format_prefix(&pre, text, sizeof text);
-            return CHECK(f == r, "%s: count %s fast %llu ref %llu", step, text,
-                         (unsigned long long)f, (unsigned long long)r);
+            return CHECK(fs == SC_OK && rs == SC_OK && f == r,
+                         "%s: count %s fast %llu (%s) ref %llu (%s)", step, text,
+                         (unsigned long long)f, sc_strerror(fs), (unsigned long long)r,
+                         sc_strerror(rs));
         }
     }
     return sc_check_pass();
@@ -81,8 +92,8 @@ static void fill_and_empty_one_node(unsigned n, unsigned stride, bool reverse)
 {
     pair p = pair_new();
     sc_addr warm = v4(10, 9, 0, 1);
-    sc_open(p.fast, &warm, SC_SERVICE_SMTP);
-    sc_close(p.fast, &warm, SC_SERVICE_SMTP);
+    must(sc_open(p.fast, &warm, SC_SERVICE_SMTP), "warm-up open");
+    must(sc_close(p.fast, &warm, SC_SERVICE_SMTP), "warm-up close");
     size_t empty = sc_table_bytes(p.fast);
     char step[64];
     for (unsigned i = 0; i < n; i++) {
@@ -216,8 +227,8 @@ static uint64_t fast_count(sc_table *t, const sc_addr *a, unsigned len)
 {
     sc_prefix pre;
     uint64_t n = 0;
-    sc_prefix_make(a, len, &pre);
-    sc_count(t, &pre, SC_SERVICE_SMTP, &n);
+    must(sc_prefix_make(a, len, &pre), "prefix");
+    must(sc_count(t, &pre, SC_SERVICE_SMTP, &n), "count");
     return n;
 }
 
@@ -228,11 +239,11 @@ static void test_pair_member_past_its_count_limit_becomes_a_node(void)
 {
     const uint64_t big = (1u << 20) + 3;
     sc_table *t = NULL;
-    sc_table_new(sc_impl_fast(), NULL, &t);
+    must(sc_table_new(sc_impl_fast(), NULL, &t), "table");
     sc_addr other = v4(10, 6, 1, 1), lo = v4(10, 6, 2, 4), hi = v4(10, 6, 2, 5);
-    sc_open(t, &other, SC_SERVICE_SMTP);
+    must(sc_open(t, &other, SC_SERVICE_SMTP), "open 10.6.1.1");
     size_t before = sc_table_bytes(t);
-    sc_open(t, &hi, SC_SERVICE_SMTP);
+    must(sc_open(t, &hi, SC_SERVICE_SMTP), "open 10.6.2.5");
     uint64_t opened = 0;
     while (opened < big && sc_open(t, &lo, SC_SERVICE_SMTP) == SC_OK) opened++;
     if (!CHECK(opened == big, "open %llu of 10.6.2.4 failed", (unsigned long long)opened)) goto out;
@@ -249,7 +260,7 @@ static void test_pair_member_past_its_count_limit_becomes_a_node(void)
     CHECK(sc_close(t, &lo, SC_SERVICE_SMTP) == SC_E_NOT_OPEN, "one close too many is refused");
     CHECK(fast_count(t, &lo, 24) == 1, "10.6.2.0/24 after closing: %llu, want 1",
           (unsigned long long)fast_count(t, &lo, 24));
-    sc_close(t, &hi, SC_SERVICE_SMTP);
+    CHECK(sc_close(t, &hi, SC_SERVICE_SMTP) == SC_OK, "close 10.6.2.5");
     CHECK(sc_table_bytes(t) == before, "bytes %zu after closing, %zu before", sc_table_bytes(t),
           before);
 out:
