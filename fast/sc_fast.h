@@ -20,7 +20,7 @@
  * above them a version that goes up by one each time the slot's child word
  * changes.  A count that answers with a slot's counter checks the version
  * around its read of the child (sc_trie_count): the pair of plain atomics
- * then reads as one.  2^44 - 1 sessions fit in one /16 (sc_trie_open
+ * then reads as one.  2^44 - 1 sessions fit in one /16 (sc_trie_add
  * refuses more); the version wraps after 2^20 changes of one slot. */
 #define SC_COUNT_BITS 44
 #define SC_COUNT_MASK (((uint64_t)1 << SC_COUNT_BITS) - 1)
@@ -103,20 +103,41 @@ void sc_short_add(const sc_fast_table *t, sc_tree *tree, const uint8_t *addr, in
 uint64_t sc_short_count(const sc_fast_table *t, const sc_tree *tree, const uint8_t *addr,
                         unsigned len);
 
-/* ---- sc_fast_update.c: the trie below one /16 (callers hold its shard lock) */
-sc_status sc_trie_open(sc_fast_table *t, sc_top *top, unsigned i, const uint8_t *addr,
-                       unsigned addr_bytes);
-sc_status sc_trie_close(sc_fast_table *t, sc_top *top, unsigned i, const uint8_t *addr,
-                        unsigned addr_bytes);
-/* Before taking the shard lock: asks for the lines an update of addr will
+/* Where a trie hangs: a root slot's counter and child word (which lie
+ * apart in a top) and the first address byte the slot's position leaves
+ * open (2 below a /16 of the top). */
+typedef struct sc_root {
+    _Atomic uint64_t *count;
+    _Atomic uintptr_t *child;
+    unsigned from;
+} sc_root;
+
+static inline sc_root sc_top_root(sc_top *top, unsigned i)
+{
+    return (sc_root){&top->shard[i].count, &top->child[i], SC_TOP_BITS / 8};
+}
+
+/* ---- sc_fast_update.c: the trie below one root (callers hold its lock) */
+/* Adds n (1 to SC_COUNT_MASK) to addr's count; SC_E_NOMEM when out of
+ * memory or when the root's count would pass SC_COUNT_MASK. */
+sc_status sc_trie_add(sc_fast_table *t, sc_root r, const uint8_t *addr, unsigned addr_bytes,
+                      uint64_t n);
+/* Takes min(k, what addr holds) (k >= 1) from addr's count, into *taken;
+ * SC_E_NOT_OPEN when addr holds nothing. */
+sc_status sc_trie_take(sc_fast_table *t, sc_root r, const uint8_t *addr, unsigned addr_bytes,
+                       uint64_t k, uint64_t *taken);
+/* Before taking the root's lock: asks for the lines an update of addr will
  * touch first, so their misses overlap the lock's.  Reads only the child
  * word and never dereferences it. */
-void sc_trie_prefetch(const sc_top *top, unsigned i, const uint8_t *addr);
+void sc_trie_prefetch(sc_root r, const uint8_t *addr);
 /* ---- sc_fast_trie.c.  Lock-free; the caller is inside an RCU read-side
- * section. */
-uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *addr, unsigned len);
+ * section.  The count of the prefix (q, len), len past 8 * from, below the
+ * root slot (count, child, from). */
+uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                       unsigned from, const uint8_t *q, unsigned len);
 /* The same walk, saying where the answer came from (sc_fast_inspect.h). */
-uint64_t sc_trie_count_traced(const sc_top *top, unsigned i, const uint8_t *addr, unsigned len,
+uint64_t sc_trie_count_traced(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                              unsigned from, const uint8_t *q, unsigned len,
                               sc_count_trace *tr);
 /* Hands memory readers may still see to RCU; frees it all at teardown. */
 void sc_retire(sc_fast_table *t, void *p, size_t size);

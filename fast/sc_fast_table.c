@@ -154,27 +154,28 @@ void sc_spin_unlock(_Atomic uint32_t *lock)
     atomic_store_explicit(lock, 0, memory_order_release);
 }
 
-typedef sc_status (*trie_update)(sc_fast_table *, sc_top *, unsigned, const uint8_t *, unsigned);
-
-static sc_status update(sc_fast_table *t, sc_tree *tree, const uint8_t *addr, trie_update fn,
-                        int delta)
+/* One session more (delta +1) or less (-1) at addr, under its /16's lock. */
+static sc_status update(sc_fast_table *t, sc_tree *tree, const uint8_t *addr, int delta)
 {
     unsigned i = top_index(addr);
+    sc_root r = sc_top_root(tree->top, i);
     _Atomic uint32_t *lock = &tree->top->shard[i].lock;
-    sc_trie_prefetch(tree->top, i, addr);
+    uint64_t taken;
+    sc_trie_prefetch(r, addr);
     sc_spin_lock(lock);
 #ifdef SC_PLANT_BAD_CLOSE_DIP
     /* PLANTED BUG (tests only): a close takes its one off the short
      * counters before it knows the session is open, and gives it back
      * after: a bad close changes counts for a moment. */
     if (delta < 0) sc_short_add(t, tree, addr, delta);
-    sc_status st = fn(t, tree->top, i, addr, tree->addr_bytes);
-    if (delta < 0 && st != SC_OK) sc_short_add(t, tree, addr, -delta);
-    if (delta > 0 && st == SC_OK) sc_short_add(t, tree, addr, delta);
-#else
-    sc_status st = fn(t, tree->top, i, addr, tree->addr_bytes);
-    if (st == SC_OK) sc_short_add(t, tree, addr, delta);
 #endif
+    sc_status st = delta > 0 ? sc_trie_add(t, r, addr, tree->addr_bytes, 1)
+                             : sc_trie_take(t, r, addr, tree->addr_bytes, 1, &taken);
+#ifdef SC_PLANT_BAD_CLOSE_DIP
+    if (delta < 0 && st != SC_OK) sc_short_add(t, tree, addr, -delta);
+    if (delta < 0) delta = 0;   /* already taken */
+#endif
+    if (st == SC_OK) sc_short_add(t, tree, addr, delta);
     sc_spin_unlock(lock);
     return st;
 }
@@ -184,7 +185,7 @@ static sc_status fast_open(sc_table *tab, const sc_addr *addr, sc_service svc)
     sc_fast_table *t = fast_of(tab);
     sc_tree *tree = tree_make(t, addr->family, svc);
     if (!tree) return SC_E_NOMEM;
-    return update(t, tree, addr->bytes, sc_trie_open, +1);
+    return update(t, tree, addr->bytes, +1);
 }
 
 static sc_status fast_close(sc_table *tab, const sc_addr *addr, sc_service svc)
@@ -192,7 +193,7 @@ static sc_status fast_close(sc_table *tab, const sc_addr *addr, sc_service svc)
     sc_fast_table *t = fast_of(tab);
     sc_tree *tree = tree_get(t, addr->family, svc);
     if (!tree) return SC_E_NOT_OPEN;
-    return update(t, tree, addr->bytes, sc_trie_close, -1);
+    return update(t, tree, addr->bytes, -1);
 }
 
 /* The count, with an optional trace (sc_fast_inspect.h); with tr a
@@ -215,8 +216,11 @@ count_in(const sc_fast_table *t, const sc_prefix *prefix, sc_service svc, sc_cou
         return sc_count_part(atomic_load_explicit(&tree->top->shard[i].count, memory_order_relaxed));
     }
     urcu_bp_read_lock();
-    uint64_t n = tr ? sc_trie_count_traced(tree->top, i, a, prefix->len, tr)
-                    : sc_trie_count(tree->top, i, a, prefix->len);
+    const sc_top *top = tree->top;
+    unsigned from = SC_TOP_BITS / 8;
+    uint64_t n = tr ? sc_trie_count_traced(&top->shard[i].count, &top->child[i], from, a,
+                                           prefix->len, tr)
+                    : sc_trie_count(&top->shard[i].count, &top->child[i], from, a, prefix->len);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return n;

@@ -327,16 +327,14 @@ static inline uint64_t trace(sc_count_trace *tr, sc_count_path path, int shape, 
  * (sc_fast_inspect.h).  Inlined into both callers: with tr a constant NULL
  * the trace's branches compile away, so the real count pays nothing. */
 static inline __attribute__((always_inline)) uint64_t
-trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned len, sc_count_trace *tr)
+trie_count(const _Atomic uint64_t *cnt, const _Atomic uintptr_t *at, unsigned from,
+           const uint8_t *q, unsigned len, sc_count_trace *tr)
 {
-    /* The counter of the slot we came through, and its child word.  The
-     * top's counter is on a line writers dirty: it is read only when the
-     * length ends above the /16's first node. */
-    const _Atomic uint64_t *cnt = &top->shard[i].count;
-    const _Atomic uintptr_t *at = &top->child[i];
+    /* cnt, at: the counter of the slot we came through, and its child
+     * word.  The top's counter is on a line writers dirty: it is read only
+     * when the length ends above the /16's first node. */
     /* acquire: as sc_child_of, pairs with the release that linked it. */
     uintptr_t w = atomic_load_explicit(at, memory_order_acquire);
-    unsigned from = SC_TOP_BITS / 8;
     for (;;) {
         if (!w) return trace(tr, SC_PATH_EMPTY, 0, 0);
         if (sc_is_pair(w)) {
@@ -396,13 +394,15 @@ trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned len, sc_cou
     }
 }
 
-uint64_t sc_trie_count(const sc_top *top, unsigned i, const uint8_t *q, unsigned len)
+uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                       unsigned from, const uint8_t *q, unsigned len)
 {
-    return trie_count(top, i, q, len, NULL);
+    return trie_count(count, child, from, q, len, NULL);
 }
 
-uint64_t sc_trie_count_traced(const sc_top *top, unsigned i, const uint8_t *q, unsigned len,
+uint64_t sc_trie_count_traced(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                              unsigned from, const uint8_t *q, unsigned len,
                               sc_count_trace *tr)
 {
-    return trie_count(top, i, q, len, tr);
+    return trie_count(count, child, from, q, len, tr);
 }

@@ -4,12 +4,16 @@
  * every change is made by filling a new node or entry and then publishing
  * it with one release store (sc_fast_trie.c explains the layout).
  *
- * Both walk the path of slots the address leads through, then act:
- *   open:  add one to every count on the path, then, when the address is
- *          new, hang a leaf where the path ends: in an empty top slot, in a
- *          node that lacks the branch (growing it when full), or under a new
- *          N2 where the address parts from a compressed key (a split);
- *   close: take one from every count on the path; the shallowest slot that
+ * A trie hangs from a root slot (sc_root: a /16 of a session tree's top, or
+ * a first byte of a series window).  Both operations walk the path of slots
+ * the address leads through, then act:
+ *   add:   add n to every count on the path (a session open adds 1), then,
+ *          when the address is new, hang a leaf where the path ends: in an
+ *          empty root slot, in a node that lacks the branch (growing it when
+ *          full), or under a new N2 where the address parts from a
+ *          compressed key (a split);
+ *   take:  take up to k, what the address holds at most, from every count
+ *          on the path (a session close takes 1); the shallowest slot that
  *          reaches zero loses its subtree, and a node left with one child
  *          gives its place to that child (path compression restored).
  * Memory is allocated before any count changes, so running out of it in an
@@ -52,10 +56,11 @@ static uint64_t path_count(const sc_path *p, unsigned i) { return sc_counter(p->
 
 static void relink(sc_ref r, uintptr_t w) { sc_relink(r.count, r.child, w); }
 
-static void path_add(const sc_path *p, int delta)
+/* Adds n (or, with a negative sign, takes n) along the whole path. */
+static void path_add(const sc_path *p, uint64_t n, bool take)
 {
     for (unsigned i = 0; i < p->len; i++)
-        count_set(p->slot[i].count, path_count(p, i) + (uint64_t)(int64_t)delta);
+        count_set(p->slot[i].count, take ? path_count(p, i) - n : path_count(p, i) + n);
 }
 
 static uintptr_t held_word(const _Atomic uintptr_t *at)
@@ -88,11 +93,11 @@ static bool is_leaf(uintptr_t w)
     return sc_is_inline(w) || sc_word_kind(w) == SC_LEAF;
 }
 
-static void walk(sc_top *top, unsigned i, const uint8_t *addr, unsigned alen, sc_path *p)
+static void walk(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p)
 {
-    p->slot[0] = (sc_ref){&top->shard[i].count, &top->child[i]};
+    p->slot[0] = (sc_ref){r.count, r.child};
     p->holder[0] = NULL;
-    p->from[0] = SC_TOP_BITS / 8;
+    p->from[0] = r.from;
     p->len = 1;
     for (;;) {
         unsigned from = p->from[p->len - 1];
@@ -115,12 +120,12 @@ static void walk(sc_top *top, unsigned i, const uint8_t *addr, unsigned alen, sc
     }
 }
 
-void sc_trie_prefetch(const sc_top *top, unsigned i, const uint8_t *addr)
+void sc_trie_prefetch(sc_root r, const uint8_t *addr)
 {
-    __builtin_prefetch(&top->shard[i], 1);
+    __builtin_prefetch(r.count, 1);
     /* relaxed: only a hint; the node it names may be replaced before we
      * hold the lock, and a prefetch of freed memory is harmless. */
-    uintptr_t w = atomic_load_explicit(&top->child[i], memory_order_relaxed);
+    uintptr_t w = atomic_load_explicit(r.child, memory_order_relaxed);
     if (!w || sc_is_inline(w) || sc_word_kind(w) == SC_LEAF) return;
     const sc_node *n = sc_node_of(w);
     unsigned depth = sc_word_depth(w);
@@ -147,7 +152,7 @@ static void inline_address(uintptr_t w, const uint8_t *prefix, unsigned from, un
 }
 
 static uintptr_t pair_to_node(sc_fast_table *t, uintptr_t w, const uint8_t *prefix,
-                              unsigned alen, int add);
+                              unsigned alen, int add, uint64_t n);
 
 /* Moves a child word from a slot leaving bytes [from, ..) open to one
  * leaving [to, ..) open: nodes carry their own key; an inline leaf is
@@ -157,7 +162,7 @@ static uintptr_t rehome(sc_fast_table *t, uintptr_t w, const uint8_t *prefix, un
                         unsigned to, unsigned alen)
 {
     if (!sc_is_inline(w)) return w;
-    if (sc_is_pair(w)) return pair_to_node(t, w, prefix, alen, -1);
+    if (sc_is_pair(w)) return pair_to_node(t, w, prefix, alen, -1, 0);
     uint8_t a[16];
     inline_address(w, prefix, from, alen, a);
     return make_leaf(t, a, to, alen);
@@ -219,16 +224,16 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
 /* ---------------------------------------------------------------- pairs */
 
 /* The pair as a node of depth alen - 1 (an N2, or an N4 when `add` names a
- * third last byte, which gets one session); 0 when out of memory. */
+ * third last byte, which gets a count of n); 0 when out of memory. */
 static uintptr_t pair_to_node(sc_fast_table *t, uintptr_t w, const uint8_t *prefix,
-                              unsigned alen, int add)
+                              unsigned alen, int add, uint64_t n)
 {
-    sc_node *n = sc_node_new(t, add < 0 ? SC_N2 : SC_N4, alen - 1, prefix);
-    if (!n) return 0;
+    sc_node *node = sc_node_new(t, add < 0 ? SC_N2 : SC_N4, alen - 1, prefix);
+    if (!node) return 0;
     uintptr_t leaf = sc_inline_leaf(prefix, alen, alen);   /* nothing left to hold */
-    for (unsigned i = 0; i < 2; i++) add_entry(n, sc_pair_key(w, i), sc_pair_count(w, i), leaf);
-    if (add >= 0) add_entry(n, (uint8_t)add, 1, leaf);
-    return sc_node_word(n);
+    for (unsigned i = 0; i < 2; i++) add_entry(node, sc_pair_key(w, i), sc_pair_count(w, i), leaf);
+    if (add >= 0) add_entry(node, (uint8_t)add, n, leaf);
+    return sc_node_word(node);
 }
 
 /* Which member of pair w is addr (by its last byte), or -1. */
@@ -238,55 +243,60 @@ static int pair_member(uintptr_t w, const uint8_t *addr, unsigned alen)
     return sc_pair_key(w, 0) == b ? 0 : sc_pair_key(w, 1) == b ? 1 : -1;
 }
 
-/* An open that ends at a pair: a member's count goes up, or the pair
- * becomes an N2 (a count at its limit) or an N4 (a third address). */
-static sc_status pair_open(sc_fast_table *t, const sc_path *p, const uint8_t *addr,
-                           unsigned alen)
+/* An add that ends at a pair: a member's count goes up, or the pair
+ * becomes an N2 (a count past its limit) or an N4 (a third address). */
+static sc_status pair_add(sc_fast_table *t, const sc_path *p, const uint8_t *addr,
+                          unsigned alen, uint64_t n)
 {
     uintptr_t w = p->end, next;
     int m = pair_member(w, addr, alen);
-    if (m >= 0 && sc_pair_count(w, (unsigned)m) < SC_PAIR_MAX) {
-        next = w + sc_pair_one((unsigned)m);
+    if (m >= 0 && sc_pair_count(w, (unsigned)m) + n <= SC_PAIR_MAX) {
+        next = w + n * sc_pair_one((unsigned)m);
     } else {
-        next = pair_to_node(t, w, addr, alen, m >= 0 ? -1 : addr[alen - 1]);
+        next = pair_to_node(t, w, addr, alen, m >= 0 ? -1 : addr[alen - 1], n);
         if (!next) return SC_E_NOMEM;
-        if (m >= 0) {   /* the member at its limit gets its session in the node */
+        if (m >= 0) {   /* the member past its limit gets its n in the node */
             sc_slot *s = sc_find(sc_node_of(next), addr[alen - 1]);
-            count_set(&s->count, sc_count_of(s) + 1);
+            count_set(&s->count, sc_count_of(s) + n);
         }
     }
-    relink(p->slot[p->len - 1], next);   /* linked first, as in sc_trie_open */
-    path_add(p, +1);
+    relink(p->slot[p->len - 1], next);   /* linked first, as in sc_trie_add */
+    path_add(p, n, false);
     return SC_OK;
 }
 
-/* A close that ends at a pair: a member's count goes down; a member that
- * reaches zero leaves the other as a plain inline leaf. */
-static sc_status pair_close(const sc_path *p, const uint8_t *addr, unsigned alen)
+/* A take that ends at a pair: a member's count goes down (by at most what
+ * it holds); a member that reaches zero leaves the other as a plain inline
+ * leaf. */
+static sc_status pair_take(const sc_path *p, const uint8_t *addr, unsigned alen, uint64_t k,
+                           uint64_t *taken)
 {
     uintptr_t w = p->end, next;
     int m = pair_member(w, addr, alen);
     if (m < 0) return SC_E_NOT_OPEN;
-    if (sc_pair_count(w, (unsigned)m) > 1) {
-        next = w - sc_pair_one((unsigned)m);
+    uint64_t held = sc_pair_count(w, (unsigned)m);
+    if (held > k) {
+        next = w - k * sc_pair_one((unsigned)m);
     } else {
         uint8_t other[16];
         memcpy(other, addr, alen);
         other[alen - 1] = sc_pair_key(w, (unsigned)(1 - m));
         next = sc_inline_leaf(other, alen - 1, alen);
+        k = held;
     }
-    path_add(p, -1);
+    path_add(p, k, true);
     relink(p->slot[p->len - 1], next);
+    *taken = k;
     return SC_OK;
 }
 
-/* An open that parts from an inline leaf at the last byte, in a slot that
+/* An add that parts from an inline leaf at the last byte, in a slot that
  * fixes every other byte, makes a pair instead of an N2. */
-static bool pairs_with(const sc_path *p, unsigned alen)
+static bool pairs_with(const sc_path *p, unsigned alen, uint64_t n)
 {
     unsigned last = p->len - 1;
     return p->end && sc_is_inline(p->end) && !sc_is_pair(p->end) && p->from[last] == alen - 1 &&
-           p->mismatch == alen - 1 && path_count(p, last) <= SC_PAIR_MAX;
+           p->mismatch == alen - 1 && path_count(p, last) <= SC_PAIR_MAX && n <= SC_PAIR_MAX;
 }
 
 /* Runs body for every child of n, with its key byte, slot and word. */
@@ -317,20 +327,20 @@ static void copy_entries(const sc_node *from, sc_node *to, int skip)
     });
 }
 
-sc_status sc_trie_open(sc_fast_table *t, sc_top *top, unsigned top_i, const uint8_t *addr,
-                       unsigned alen)
+sc_status sc_trie_add(sc_fast_table *t, sc_root r, const uint8_t *addr, unsigned alen,
+                      uint64_t n)
 {
     sc_path p;
-    walk(top, top_i, addr, alen, &p);
-    /* Every counter on the path is at most the /16's (SC_COUNT_BITS). */
-    if (path_count(&p, 0) == SC_COUNT_MASK) return SC_E_NOMEM;
-    if (p.end && sc_is_pair(p.end)) return pair_open(t, &p, addr, alen);
+    walk(r, addr, alen, &p);
+    /* Every counter on the path is at most the root's (SC_COUNT_BITS). */
+    if (n > SC_COUNT_MASK || path_count(&p, 0) > SC_COUNT_MASK - n) return SC_E_NOMEM;
+    if (p.end && sc_is_pair(p.end)) return pair_add(t, &p, addr, alen, n);
     unsigned last = p.len - 1;
-    if (pairs_with(&p, alen)) {
+    if (pairs_with(&p, alen, n)) {
         uintptr_t w = sc_pair(sc_inline_byte(p.end, alen - 1, alen - 1), path_count(&p, last),
-                              addr[alen - 1], 1);
+                              addr[alen - 1], n);
         relink(p.slot[last], w);
-        path_add(&p, +1);
+        path_add(&p, n, false);
         return SC_OK;
     }
     bool same = p.end && is_leaf(p.end) && p.mismatch == alen;
@@ -365,20 +375,20 @@ sc_status sc_trie_open(sc_fast_table *t, sc_top *top, unsigned top_i, const uint
         relink(at, leaf);
     } else if (split) {
         add_entry(fresh, end_byte(p.end, p.from[last], p.mismatch), path_count(&p, last), old);
-        add_entry(fresh, addr[p.mismatch], 1, leaf);
+        add_entry(fresh, addr[p.mismatch], n, leaf);
         relink(at, sc_node_word(fresh));
     } else {
-        sc_node *n = sc_node_of(p.end);
+        sc_node *node = sc_node_of(p.end);
         if (grow) {
-            copy_entries(n, fresh, -1);
-            add_entry(fresh, addr[n->depth], 1, leaf);
+            copy_entries(node, fresh, -1);
+            add_entry(fresh, addr[node->depth], n, leaf);
             relink(at, sc_node_word(fresh));
-            sc_node_retire(t, n);
+            sc_node_retire(t, node);
         } else {
-            add_entry(n, addr[n->depth], 1, leaf);
+            add_entry(node, addr[node->depth], n, leaf);
         }
     }
-    path_add(&p, +1);
+    path_add(&p, n, false);
     return SC_OK;
 }
 
@@ -432,15 +442,16 @@ static void remove_child(sc_fast_table *t, sc_ref up, unsigned up_from, sc_node 
     holder->children--;
 }
 
-sc_status sc_trie_close(sc_fast_table *t, sc_top *top, unsigned top_i, const uint8_t *addr,
-                        unsigned alen)
+sc_status sc_trie_take(sc_fast_table *t, sc_root r, const uint8_t *addr, unsigned alen,
+                       uint64_t want, uint64_t *taken)
 {
     sc_path p;
-    walk(top, top_i, addr, alen, &p);
-    if (p.end && sc_is_pair(p.end)) return pair_close(&p, addr, alen);
-    if (!p.end || !is_leaf(p.end) || p.mismatch != alen || path_count(&p, p.len - 1) == 0)
-        return SC_E_NOT_OPEN;
-    path_add(&p, -1);
+    walk(r, addr, alen, &p);
+    if (p.end && sc_is_pair(p.end)) return pair_take(&p, addr, alen, want, taken);
+    uint64_t held = p.end ? path_count(&p, p.len - 1) : 0;
+    if (!p.end || !is_leaf(p.end) || p.mismatch != alen || held == 0) return SC_E_NOT_OPEN;
+    *taken = want < held ? want : held;
+    path_add(&p, *taken, true);
     /* Counts never grow down the path, so the shallowest zero heads the
      * whole emptied part. */
     unsigned k = 0;
