@@ -7,7 +7,7 @@
 
 static const char *const status_text[] = {
     [SC_OK] = "ok",
-    [SC_E_PARSE] = "invalid cidr or address",
+    [SC_E_PARSE] = "invalid cidr, address or monitor",
     [SC_E_INVALID] = "invalid argument",
     [SC_E_NO_SERVICE] = "unknown service",
     [SC_E_NEEDS_CLUSTERING] = "service exists only with clustering enabled",
@@ -16,6 +16,10 @@ static const char *const status_text[] = {
     [SC_E_TOO_MANY_SERVICES] = "too many services",
     [SC_E_NOT_OPEN] = "session is not open",
     [SC_E_NOMEM] = "out of memory",
+    [SC_E_RANGE] = "window range or amount out of range",
+    [SC_E_CONFLICT] = "monitors already configured differently",
+    [SC_E_NOT_CONFIGURED] = "inbound audit is not configured",
+    [SC_E_NO_MONITOR] = "monitor is not configured",
 };
 
 const char *sc_strerror(sc_status status)
@@ -36,6 +40,10 @@ static const char *const status_names[] = {
     [SC_E_TOO_MANY_SERVICES] = "SC_E_TOO_MANY_SERVICES",
     [SC_E_NOT_OPEN] = "SC_E_NOT_OPEN",
     [SC_E_NOMEM] = "SC_E_NOMEM",
+    [SC_E_RANGE] = "SC_E_RANGE",
+    [SC_E_CONFLICT] = "SC_E_CONFLICT",
+    [SC_E_NOT_CONFIGURED] = "SC_E_NOT_CONFIGURED",
+    [SC_E_NO_MONITOR] = "SC_E_NO_MONITOR",
 };
 
 const char *sc_status_name(sc_status status)
@@ -63,6 +71,8 @@ static const char *const parse_text[] = {
     [SC_PARSE_TRAILING] = "unexpected text after the prefix",
     [SC_PARSE_NO_CONNECTING_IP] = "relative mask needs a connecting IP",
     [SC_PARSE_MASK_NOT_ALLOWED] = "an address takes no mask",
+    [SC_PARSE_MONITOR_SYNTAX] = "invalid monitor, expected W,N",
+    [SC_PARSE_MONITOR_RANGE] = "monitor out of range",
 };
 
 const char *sc_parse_reason(sc_parse_code code)

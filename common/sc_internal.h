@@ -7,6 +7,8 @@
 #ifndef SC_INTERNAL_H
 #define SC_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "sesscount.h"
@@ -23,6 +25,31 @@ struct sc_impl {
     size_t (*bytes)(const sc_table *tab);
     sc_status (*parse_cidr)(const char *text, size_t len, const sc_addr *connecting,
                             sc_prefix *out, sc_error *err);
+    /* Series (sc_series.c has checked every argument and keeps the time:
+     * epochs handed down are live, in [newest - N + 1, newest]).  The
+     * implementation's series struct starts with struct sc_series. */
+    sc_status (*series_new)(sc_table *tab, const sc_monitor *m, sc_series **out);
+    void (*series_free)(sc_series *s);
+    /* Adds n (1..SC_SERIES_COUNT_MAX) to key's count in window `epoch`,
+     * or with `take` takes up to n of what it holds (none held: SC_OK). */
+    sc_status (*series_add)(sc_series *s, const sc_addr *key, int64_t epoch, uint64_t n,
+                            bool take);
+    void (*series_remove)(sc_series *s, const sc_addr *key);
+    /* The sum over the live windows of epochs first..last. */
+    uint64_t (*series_count)(const sc_series *s, const sc_prefix *p, int64_t first,
+                             int64_t last);
+    /* Windows of epochs before `oldest` have left the ring: let them go. */
+    void (*series_turn)(sc_series *s, int64_t oldest);
+    /* Waits until retired memory is freed (sc_table_reclaim). */
+    void (*reclaim)(const sc_table *tab);
+};
+
+/* What every implementation's series starts with. */
+struct sc_series {
+    sc_table *table;
+    sc_monitor mon;
+    _Atomic int64_t newest;      /* the newest epoch a call has reached; INT64_MIN: none */
+    sc_series *prev, *next;      /* the table's list, under its series_lock */
 };
 
 /* The registry a table was made with: built-ins plus copied extras. */
@@ -39,12 +66,29 @@ void sc_registry_fini(sc_registry *reg);
 sc_status sc_registry_resolve(const sc_registry *reg, const char *name, size_t len,
                               sc_service *out);
 
+struct sc_events;                /* the built-in event series (sc_series.c) */
+
 /* Every implementation's table starts with this header. */
 struct sc_table {
     const sc_impl *impl;
     sc_registry reg;
     size_t n_services;           /* SC_SERVICE_FIRST_EXTRA + reg.n_extra */
+    sc_time (*clock)(void *);    /* sc_options.clock, NULL: the real time */
+    void *clock_arg;
+    pthread_mutex_t series_lock; /* guards the series list */
+    sc_series *series;           /* every series made on the table */
+    _Atomic(struct sc_events *) events;   /* NULL until sc_table_set_monitors */
 };
+
+/* sc_table.c: an address or prefix as the implementations take them
+ * (IPv4-mapped made IPv4; a prefix's host bits clear), or false/NULL when
+ * invalid.  normal_prefix may return `in` itself or `buf`. */
+bool sc_normal_addr(const sc_addr *in, sc_addr *out);
+const sc_prefix *sc_normal_prefix(const sc_prefix *in, sc_prefix *buf);
+
+/* sc_series.c: frees every series of a table and its event series
+ * (table teardown). */
+void sc_series_free_all(sc_table *tab);
 
 /* The enumerator's name of a status ("SC_E_NOT_OPEN"), for test and
  * fuzzer reports. */

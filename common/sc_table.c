@@ -29,6 +29,15 @@ sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **o
     tab->impl = impl;
     tab->reg = reg;
     tab->n_services = SC_SERVICE_FIRST_EXTRA + reg.n_extra;
+    tab->clock = opts ? opts->clock : NULL;
+    tab->clock_arg = opts ? opts->clock_arg : NULL;
+    tab->series = NULL;
+    atomic_init(&tab->events, NULL);
+    if (pthread_mutex_init(&tab->series_lock, NULL) != 0) {
+        impl->table_free(tab);
+        sc_registry_fini(&reg);
+        return SC_E_NOMEM;
+    }
     *out = tab;
     return SC_OK;
 }
@@ -37,8 +46,15 @@ void sc_table_free(sc_table *tab)
 {
     if (!tab) return;
     sc_registry reg = tab->reg;
+    sc_series_free_all(tab);
+    pthread_mutex_destroy(&tab->series_lock);
     tab->impl->table_free(tab);
     sc_registry_fini(&reg);
+}
+
+void sc_table_reclaim(const sc_table *tab)
+{
+    if (tab) tab->impl->reclaim(tab);
 }
 
 const sc_impl *sc_table_impl(const sc_table *tab)
@@ -62,7 +78,7 @@ static bool v4_tail_clear(const uint8_t *bytes)
 
 /* A host may hand in an IPv4-mapped IPv6 address (a sockaddr_in6 copied
  * as is): it is the IPv4 address, so it is normalised, never refused. */
-static bool normal_addr(const sc_addr *in, sc_addr *out)
+bool sc_normal_addr(const sc_addr *in, sc_addr *out)
 {
     if (!in) return false;
     *out = *in;
@@ -76,7 +92,7 @@ static bool normal_addr(const sc_addr *in, sc_addr *out)
  * count, or NULL when it is invalid.  Every other prefix is counted in
  * place: no copy on the way to the count.  For IPv4 the host bits past len
  * include bytes 4..15, so the host-bit check also keeps their zero tail. */
-static const sc_prefix *normal_prefix(const sc_prefix *in, sc_prefix *buf)
+const sc_prefix *sc_normal_prefix(const sc_prefix *in, sc_prefix *buf)
 {
     if (!in) return NULL;
     unsigned nb = sc_family_bytes(in->addr.family);
@@ -91,21 +107,21 @@ static const sc_prefix *normal_prefix(const sc_prefix *in, sc_prefix *buf)
 sc_status sc_open(sc_table *tab, const sc_addr *addr, sc_service svc)
 {
     sc_addr a;
-    if (!tab || !normal_addr(addr, &a) || svc >= tab->n_services) return SC_E_INVALID;
+    if (!tab || !sc_normal_addr(addr, &a) || svc >= tab->n_services) return SC_E_INVALID;
     return tab->impl->open(tab, &a, svc);
 }
 
 sc_status sc_close(sc_table *tab, const sc_addr *addr, sc_service svc)
 {
     sc_addr a;
-    if (!tab || !normal_addr(addr, &a) || svc >= tab->n_services) return SC_E_INVALID;
+    if (!tab || !sc_normal_addr(addr, &a) || svc >= tab->n_services) return SC_E_INVALID;
     return tab->impl->close(tab, &a, svc);
 }
 
 sc_status sc_count(const sc_table *tab, const sc_prefix *prefix, sc_service svc, uint64_t *out)
 {
     sc_prefix buf;
-    const sc_prefix *p = normal_prefix(prefix, &buf);
+    const sc_prefix *p = sc_normal_prefix(prefix, &buf);
     if (!tab || !out || !p || svc >= tab->n_services) return SC_E_INVALID;
     *out = tab->impl->count(tab, p, svc);
     return SC_OK;

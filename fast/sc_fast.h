@@ -145,4 +145,14 @@ void sc_retire_flush_all(sc_fast_table *t);
 /* Frees a /16's whole subtree at once (table teardown, no readers). */
 void sc_trie_destroy(sc_fast_table *t, uintptr_t child);
 
+/* ---- sc_fast_series.c: windowed counts (the sc_impl series operations) */
+sc_status sc_fast_series_new(sc_table *tab, const sc_monitor *m, sc_series **out);
+void sc_fast_series_free(sc_series *s);
+sc_status sc_fast_series_add(sc_series *s, const sc_addr *key, int64_t epoch, uint64_t n,
+                             bool take);
+void sc_fast_series_remove(sc_series *s, const sc_addr *key);
+uint64_t sc_fast_series_count(const sc_series *s, const sc_prefix *p, int64_t first,
+                              int64_t last);
+void sc_fast_series_turn(sc_series *s, int64_t oldest);
+
 #endif /* SC_FAST_H */

@@ -231,6 +231,14 @@ static uint64_t fast_count(const sc_table *tab, const sc_prefix *prefix, sc_serv
     return count_in(fast_of(tab), prefix, svc, NULL);
 }
 
+/* Nodes retired by this table wait in per-CPU batches, then in call_rcu's
+ * queue: after a barrier, what was queued is freed. */
+static void fast_reclaim(const sc_table *tab)
+{
+    (void)tab;
+    urcu_bp_barrier();
+}
+
 static size_t fast_bytes(const sc_table *tab)
 {
     int64_t b = sc_bytes_sum(fast_of(tab));
@@ -246,6 +254,13 @@ static const sc_impl fast_impl = {
     .count = fast_count,
     .bytes = fast_bytes,
     .parse_cidr = sc_parse_cidr,
+    .series_new = sc_fast_series_new,
+    .series_free = sc_fast_series_free,
+    .series_add = sc_fast_series_add,
+    .series_remove = sc_fast_series_remove,
+    .series_count = sc_fast_series_count,
+    .series_turn = sc_fast_series_turn,
+    .reclaim = fast_reclaim,
 };
 
 const sc_impl *sc_impl_fast(void)

@@ -148,15 +148,33 @@ static void retired_free_rcu(struct rcu_head *head)
     free(r);
 }
 
-/* Called with a batch taken out of its stripe (no stripe lock held). */
-static void batch_to_rcu(void **p, unsigned n)
+/* Puts pieces back in a stripe, as many as fit. */
+static void keep_pending(sc_cpu_stripe *c, void **p, unsigned n)
+{
+    sc_spin_lock(&c->lock);
+    for (unsigned i = 0; i < n && c->npending < SC_RETIRE_BATCH; i++)
+        c->pending[c->npending++] = p[i];
+    sc_spin_unlock(&c->lock);
+}
+
+/* Called with a batch taken out of stripe c (no stripe lock held). */
+static void batch_to_rcu(sc_cpu_stripe *c, void **p, unsigned n)
 {
     if (n == 0) return;
     sc_retired *r = malloc(sizeof *r);
+    if (!r && urcu_bp_read_ongoing()) {
+        /* Out of memory inside a read-side section (a series add, which
+         * holds its window that way): waiting for a grace period here
+         * would wait for ourselves.  The pieces go back to the stripe for
+         * a later batch; past its capacity, under memory exhaustion that
+         * lasts, they are never freed (a leak rather than a hang). */
+        keep_pending(c, p, n);
+        return;
+    }
     if (!r) {
         /* Out of memory for the batch: wait out the grace period here.
-         * The library's writers are never inside a read-side section; a
-         * host must not open or close inside one of its own (sesscount.h). */
+         * Session writers are never inside a read-side section; a host
+         * must not open or close inside one of its own (sesscount.h). */
         urcu_bp_synchronize_rcu();
         free_all(p, n);
         return;
@@ -192,7 +210,7 @@ void sc_retire(sc_fast_table *t, void *p, size_t size)
     c->pending_bytes += size;
     if (i == SC_RETIRE_BATCH || c->pending_bytes >= SC_RETIRE_BYTES) n = take_pending(c, out);
     sc_spin_unlock(&c->lock);
-    batch_to_rcu(out, n);
+    batch_to_rcu(c, out, n);
 }
 
 void sc_retire_flush_all(sc_fast_table *t)

@@ -60,7 +60,11 @@ typedef enum sc_status {
     SC_E_SERVICE_DUPLICATE,  /* an extra service name equal (ignoring case) to another */
     SC_E_TOO_MANY_SERVICES,  /* more than SC_MAX_SERVICES services in all */
     SC_E_NOT_OPEN,           /* close of a session that is not open */
-    SC_E_NOMEM               /* out of memory */
+    SC_E_NOMEM,              /* out of memory */
+    SC_E_RANGE,              /* a window range or an amount out of range (series) */
+    SC_E_CONFLICT,           /* monitors already configured, as another list */
+    SC_E_NOT_CONFIGURED,     /* no monitors configured (built-in event series) */
+    SC_E_NO_MONITOR          /* a monitor that is not one of the configured ones */
 } sc_status;
 
 /* A short English description of a status ("session is not open").
@@ -125,7 +129,9 @@ typedef enum sc_parse_code {
     SC_PARSE_BRACKET,          /* brackets around an IPv4 address or the mask, or unbalanced */
     SC_PARSE_TRAILING,         /* anything after the prefix (or after an address) */
     SC_PARSE_NO_CONNECTING_IP, /* a relative mask (/24) without a connecting IP */
-    SC_PARSE_MASK_NOT_ALLOWED  /* a mask where only an address is taken */
+    SC_PARSE_MASK_NOT_ALLOWED, /* a mask where only an address is taken */
+    SC_PARSE_MONITOR_SYNTAX,   /* a monitor that is not "W,N" (digits, one comma, one space) */
+    SC_PARSE_MONITOR_RANGE     /* a monitor's W past 1..86400 or N past 1..1024 */
 } sc_parse_code;
 
 /* Where and why a text was refused.  `reason` is a static lowercase phrase
@@ -191,11 +197,22 @@ enum {
 #define SC_MAX_SERVICES 128      /* built-ins and extras together */
 #define SC_SERVICE_NAME_MAX 63   /* bytes in an extra service name */
 
+/* Seconds since the Unix epoch: the time windowed counts (series) are
+ * given.  SC_NOW in a call asks for the table's clock instead. */
+typedef int64_t sc_time;
+#define SC_NOW INT64_MIN
+
 /* What a table is made with. */
 typedef struct sc_options {
     bool clustering;                 /* enables ECmmove2, ECCluster, inbound_cidr */
     const char *const *extra_services; /* NUL-terminated names, may be NULL */
     size_t n_extra_services;
+    /* The clock of series calls given SC_NOW (NULL: the real time,
+     * CLOCK_REALTIME in whole seconds).  Called from any thread that
+     * makes such a call; it must be thread-safe.  A test or a simulation
+     * drives time with it. */
+    sc_time (*clock)(void *clock_arg);
+    void *clock_arg;
 } sc_options;
 
 /* Resolves a service name against the registry that `opts` describes
@@ -303,8 +320,152 @@ SC_API SC_CHECKED sc_status sc_count_text(const sc_table *table, const char *cid
                                size_t service_len, uint64_t *out, sc_error *err);
 
 /* The bytes the table holds right now: its structures and every node, as
- * allocated.  Thread-safe; O(CPU stripes) for fast, O(1) for ref. */
+ * allocated, its series and their windows included (a window that left
+ * its ring counts until its grace period ends; sc_table_reclaim waits for
+ * that).  Thread-safe; O(CPU stripes) for fast, O(1) for ref. */
 SC_API size_t sc_table_bytes(const sc_table *table);
+
+/* Waits until the memory the table has retired so far (nodes and series
+ * windows waiting for readers to move on) is freed: an RCU barrier, for
+ * tests and shutdown.  It blocks: never call it from a count path or from
+ * inside a liburcu-bp read-side section of the host's own.  O(retired). */
+SC_API void sc_table_reclaim(const sc_table *table);
+
+/* ------------------------------------------------------------------ */
+/* Windowed counts: monitors and series                                */
+/* ------------------------------------------------------------------ */
+
+/* A monitor: a ring of `windows` windows of `interval` seconds each,
+ * aligned to the clock: at time t, window 0 is [W*floor(t/W), +W) (the
+ * current one, partial) and window k the one k windows before it. */
+typedef struct sc_monitor {
+    uint32_t interval;       /* W, 1..SC_MONITOR_INTERVAL_MAX seconds */
+    uint32_t windows;        /* N, 1..SC_MONITOR_WINDOWS_MAX */
+} sc_monitor;
+
+#define SC_MONITOR_INTERVAL_MAX 86400u
+#define SC_MONITOR_WINDOWS_MAX 1024u
+#define SC_MONITOR_TEXT_MAX 12   /* "86400,1024" and its NUL */
+
+/* Parses a monitor "W,N": both decimal, no sign, no leading zeros, one
+ * optional ASCII space after the comma ("300, 6"), nothing else.
+ * Errors: SC_E_PARSE with *err filled (err may be NULL): SC_PARSE_EMPTY,
+ * SC_PARSE_SPACE (any other white space or NUL), SC_PARSE_MONITOR_SYNTAX,
+ * SC_PARSE_MONITOR_RANGE, each at the offset of the first byte no valid
+ * monitor could have there; SC_E_INVALID for a NULL text with a non-zero
+ * length or a NULL out.  Thread-safe; O(len); never allocates. */
+SC_API SC_CHECKED sc_status sc_monitor_parse(const char *text, size_t len, sc_monitor *out,
+                                             sc_error *err);
+
+/* Writes "W,N" (no space) into buf, NUL-terminated.  Returns the length,
+ * or 0 when buf is NULL, cap < SC_MONITOR_TEXT_MAX or the monitor is out
+ * of range.  Thread-safe; O(1). */
+SC_API size_t sc_monitor_format(const sc_monitor *m, char *buf, size_t cap);
+
+/* A series counts events per key in the windows of one monitor, and
+ * answers by any prefix (SPEC "Windowed counts").  It belongs to the table
+ * it was made on and lives until sc_series_free or sc_table_free.
+ *
+ * Time.  Every call takes a time (or SC_NOW: the table's clock).  The
+ * series keeps the windows from the newest one any call has reached back
+ * N - 1 windows; a call at a later time moves that ring on (windows that
+ * leave it are gone, their memory freed after a grace period), a call at
+ * an earlier time (the clock stepped back) works on its own windows as far
+ * as they are still in the ring: an add older than the ring is dropped,
+ * and a count counts nothing there.
+ *
+ * Keys are addresses: IPv4 and IPv6 alike, IPv4-mapped IPv6 is IPv4, and a
+ * prefix counts the keys of its own family, as for sessions.  A key's count
+ * in a window never goes below zero.  The counts of one window under one
+ * first address byte (one IPv4 /8, or IPv6 /8) are at most
+ * SC_SERIES_COUNT_MAX: an add past it fails with SC_E_RANGE.
+ *
+ * Thread-safety: add, remove and count may run on any number of threads at
+ * once on one series; a count takes no lock and never blocks, nor does the
+ * turn of a window block an add or a count.  While adds run, a count lies
+ * between its value before and after them, as sc_count does. */
+typedef struct sc_series sc_series;
+
+#define SC_SERIES_COUNT_MAX ((UINT64_C(1) << 44) - 1)
+
+/* Makes a series of monitor `m` on `table` (its implementation does the
+ * counting).  Errors: SC_E_INVALID (NULL, a monitor out of range),
+ * SC_E_NOMEM.  Thread-safe.  O(N): the ring of N windows, each made when
+ * its first event comes. */
+SC_API SC_CHECKED sc_status sc_series_new(sc_table *table, const sc_monitor *m, sc_series **out);
+
+/* Frees a series and its windows (NULL is allowed).  No other thread may
+ * use it during or after the call.  O(its keys). */
+SC_API void sc_series_free(sc_series *series);
+
+/* The series' monitor.  Thread-safe; O(1). */
+SC_API sc_monitor sc_series_monitor(const sc_series *series);
+
+/* Adds n to key's count in the window of `now` (window 0 when now is the
+ * newest time the series has seen).  A negative n takes |n|, at most what
+ * the key holds there (its count never goes below zero); n = 0 changes
+ * nothing.  An add older than the ring changes nothing and returns SC_OK.
+ * Errors: SC_E_INVALID (NULL, a bad family), SC_E_RANGE (the count of the
+ * key's first byte in that window would pass SC_SERIES_COUNT_MAX),
+ * SC_E_NOMEM; on error nothing changed.
+ * Thread-safe.  fast: O(1), a walk of at most 16 address bytes under the
+ * lock of the key's first byte in that window; ref: O(entries). */
+SC_API SC_CHECKED sc_status sc_series_add(sc_series *series, const sc_addr *key, int64_t n,
+                                          sc_time now);
+
+/* Forgets `key` (that exact address) in every window of the ring.
+ * Errors: SC_E_INVALID.  Thread-safe; O(N) walks (fast), O(entries) (ref). */
+SC_API SC_CHECKED sc_status sc_series_remove(sc_series *series, const sc_addr *key, sc_time now);
+
+/* The sum, over windows startv to endv (0 <= startv <= endv <= N - 1) at
+ * time `now`, of the counts of keys inside `prefix` (host bits clear;
+ * IPv4-mapped IPv6 prefixes of 96 or more are IPv4, as for sc_count).
+ * Errors: SC_E_INVALID (NULL, a bad prefix), SC_E_RANGE (a bad window
+ * range).  Thread-safe, lock-free, never allocates.  fast: O(windows in
+ * the range) short walks, as sc_count's; ref: O(entries). */
+SC_API SC_CHECKED sc_status sc_series_count(const sc_series *series, const sc_prefix *prefix,
+                                            unsigned startv, unsigned endv, sc_time now,
+                                            uint64_t *out);
+
+/* The same from text: `cidr` parsed as by sc_parse_cidr relative to
+ * `connecting` ("/24" is the connecting IP's /24); a NULL cidr is the
+ * connecting IP itself (its /32 or /128).
+ * Errors: those of sc_parse_cidr and sc_series_count.  Thread-safe. */
+SC_API SC_CHECKED sc_status sc_series_count_text(const sc_series *series, const char *cidr,
+                                                 size_t cidr_len, const sc_addr *connecting,
+                                                 unsigned startv, unsigned endv, sc_time now,
+                                                 uint64_t *out, sc_error *err);
+
+/* The built-in event kinds of Momentum's msys.audit. */
+typedef enum sc_event {
+    SC_EVENT_CONNECTION = 0,  /* msys.audit.connections */
+    SC_EVENT_RECEPTION,       /* msys.audit.receptions: messages accepted */
+    SC_EVENT_REJECTION,       /* msys.audit.rejections: connections, senders, recipients or messages refused */
+    SC_EVENTS
+} sc_event;
+
+/* Sets the monitors of the table's built-in event series: for each event
+ * kind, one series per monitor.  Configuring again with the same list (in
+ * the same order) is a no-op; another list is SC_E_CONFLICT (the series
+ * already count).  Errors: SC_E_INVALID (NULL, no monitor, a monitor out
+ * of range, the same monitor twice), SC_E_CONFLICT, SC_E_NOMEM.
+ * Thread-safe: concurrent calls settle on one list.  O(n). */
+SC_API SC_CHECKED sc_status sc_table_set_monitors(sc_table *table, const sc_monitor *monitors,
+                                                  size_t n);
+
+/* Notes n events of `kind` from `addr` at `now`: adds n to that kind's
+ * series of every configured monitor, in the order configured.  Errors:
+ * SC_E_NOT_CONFIGURED, and those of sc_series_add (it stops at the first:
+ * the series before it have counted the events).  Thread-safe; O(monitors)
+ * adds. */
+SC_API SC_CHECKED sc_status sc_table_note(sc_table *table, sc_event kind, const sc_addr *addr,
+                                          int64_t n, sc_time now);
+
+/* The table's series of `kind` for monitor `m` (equal W and N), for
+ * sc_series_count and sc_series_count_text.  Errors: SC_E_INVALID,
+ * SC_E_NOT_CONFIGURED, SC_E_NO_MONITOR.  Thread-safe; O(monitors). */
+SC_API SC_CHECKED sc_status sc_table_event_series(const sc_table *table, sc_event kind,
+                                                  const sc_monitor *m, sc_series **out);
 
 #ifdef __cplusplus
 }

@@ -221,7 +221,7 @@ static int isempty (void) {
 
 int main (int argc, char **argv) {
   static const char *const extra[] = {"Submission"};
-  const sc_options o = {true, extra, 1};
+  const sc_options o = {.clustering = true, .extra_services = extra, .n_extra_services = 1};
   pthread_t th[NTHREADS];
   static Worker w[NTHREADS];
   int i, j, failures = 0;

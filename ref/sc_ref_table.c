@@ -21,6 +21,7 @@ typedef struct ref_session {
 
 typedef struct ref_table {
     struct sc_table hdr;      /* first: filled in by sc_table.c */
+    _Atomic int64_t series_bytes;   /* what its series hold (sc_ref_series.c) */
     pthread_mutex_t lock;     /* guards everything below */
     ref_session *v;
     size_t n, cap;
@@ -122,8 +123,16 @@ static size_t ref_bytes(const sc_table *tab)
     pthread_mutex_lock(&t->lock);
     size_t b = sizeof *t + t->cap * sizeof *t->v;
     pthread_mutex_unlock(&t->lock);
-    return b;
+    return b + (size_t)atomic_load(&t->series_bytes);
 }
+
+void sc_ref_series_bytes(sc_table *tab, int64_t delta)
+{
+    atomic_fetch_add(&as_ref(tab)->series_bytes, delta);
+}
+
+/* Nothing waits for a grace period in ref. */
+static void ref_reclaim(const sc_table *tab) { (void)tab; }
 
 static const sc_impl ref_impl = {
     .name = "ref",
@@ -134,6 +143,13 @@ static const sc_impl ref_impl = {
     .count = ref_count,
     .bytes = ref_bytes,
     .parse_cidr = sc_ref_parse_cidr,
+    .series_new = sc_ref_series_new,
+    .series_free = sc_ref_series_free,
+    .series_add = sc_ref_series_add,
+    .series_remove = sc_ref_series_remove,
+    .series_count = sc_ref_series_count,
+    .series_turn = sc_ref_series_turn,
+    .reclaim = ref_reclaim,
 };
 
 const sc_impl *sc_impl_ref(void) { return &ref_impl; }

@@ -200,7 +200,7 @@ static int bindchecks (const sc_impl *im) {
 
 int main (int argc, char **argv) {
   static const char *const extra[] = {"LMTP"};
-  sc_options o = {false, extra, 0};
+  sc_options o = {.clustering = false, .extra_services = extra, .n_extra_services = 0};
   const char *impl, *script;
   lua_State *L;
   int ok;

@@ -1,0 +1,162 @@
+/*
+ * sc_ref_series.c: ref's windowed counts, the oracle for fast's.  A list of
+ * (key, window, count) entries and a scan, every operation under the
+ * series' mutex: short enough to check by eye.  sc_series.c has done the
+ * time arithmetic: the epochs handed down are live.  An entry whose count
+ * reaches zero is dropped, so memory follows the (key, window) pairs held.
+ */
+#include <stdlib.h>
+
+#include "sc_ref.h"
+
+typedef struct entry {
+    sc_addr key;
+    int64_t epoch;
+    uint64_t count;
+} entry;
+
+typedef struct ref_series {
+    struct sc_series hdr;     /* first: filled in by sc_series.c */
+    pthread_mutex_t lock;     /* guards the entries */
+    entry *v;
+    size_t n, cap;
+} ref_series;
+
+static ref_series *as_rs(const sc_series *s) { return (ref_series *)(uintptr_t)s; }
+
+sc_status sc_ref_series_new(sc_table *tab, const sc_monitor *m, sc_series **out)
+{
+    (void)m;
+    ref_series *s = calloc(1, sizeof *s);
+    if (!s) return SC_E_NOMEM;
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        return SC_E_NOMEM;
+    }
+    sc_ref_series_bytes(tab, (int64_t)sizeof *s);
+    *out = &s->hdr;
+    return SC_OK;
+}
+
+void sc_ref_series_free(sc_series *hdr)
+{
+    ref_series *s = as_rs(hdr);
+    sc_ref_series_bytes(hdr->table, -(int64_t)(sizeof *s + s->cap * sizeof *s->v));
+    pthread_mutex_destroy(&s->lock);
+    free(s->v);
+    free(s);
+}
+
+static bool same_key(const sc_addr *a, const sc_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
+/* Drops entry i (order does not matter) and gives memory back as entries go. */
+static void drop(ref_series *s, size_t i)
+{
+    s->v[i] = s->v[--s->n];
+    if (s->n == 0) {   /* back to the empty footprint */
+        sc_ref_series_bytes(s->hdr.table, -(int64_t)(s->cap * sizeof *s->v));
+        free(s->v);
+        s->v = NULL;
+        s->cap = 0;
+    } else if (s->cap > 16 && s->n <= s->cap / 4) {
+        entry *v = realloc(s->v, s->cap / 2 * sizeof *v);
+        if (v) {
+            sc_ref_series_bytes(s->hdr.table, -(int64_t)(s->cap / 2 * sizeof *v));
+            s->v = v;
+            s->cap /= 2;
+        }
+    }
+}
+
+static entry *find(ref_series *s, const sc_addr *key, int64_t epoch)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].epoch == epoch && same_key(&s->v[i].key, key)) return &s->v[i];
+    return NULL;
+}
+
+/* The count of the window under key's first byte: fast's limit. */
+static uint64_t first_byte_total(const ref_series *s, const sc_addr *key, int64_t epoch)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].epoch == epoch && s->v[i].key.family == key->family &&
+            s->v[i].key.bytes[0] == key->bytes[0])
+            sum += s->v[i].count;
+    return sum;
+}
+
+static sc_status add_locked(ref_series *s, const sc_addr *key, int64_t epoch, uint64_t n,
+                            bool take)
+{
+    entry *e = find(s, key, epoch);
+    if (take) {
+        if (e && e->count > n) e->count -= n;
+        else if (e) drop(s, (size_t)(e - s->v));
+        return SC_OK;
+    }
+    if (first_byte_total(s, key, epoch) > SC_SERIES_COUNT_MAX - n) return SC_E_RANGE;
+    if (e) {
+        e->count += n;
+        return SC_OK;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        entry *v = realloc(s->v, cap * sizeof *v);
+        if (!v) return SC_E_NOMEM;
+        sc_ref_series_bytes(s->hdr.table, (int64_t)((cap - s->cap) * sizeof *v));
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = (entry){.key = *key, .epoch = epoch, .count = n};
+    return SC_OK;
+}
+
+sc_status sc_ref_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, uint64_t n,
+                            bool take)
+{
+    ref_series *s = as_rs(hdr);
+    pthread_mutex_lock(&s->lock);
+    sc_status st = add_locked(s, key, epoch, n, take);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+void sc_ref_series_remove(sc_series *hdr, const sc_addr *key)
+{
+    ref_series *s = as_rs(hdr);
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n;)
+        if (same_key(&s->v[i].key, key)) drop(s, i);
+        else i++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t sc_ref_series_count(const sc_series *hdr, const sc_prefix *p, int64_t first,
+                             int64_t last)
+{
+    ref_series *s = as_rs(hdr);
+    uint64_t sum = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n; i++) {
+        const entry *e = &s->v[i];
+        if (e->epoch >= first && e->epoch <= last && e->key.family == p->addr.family &&
+            sc_bits_equal(e->key.bytes, p->addr.bytes, p->len))
+            sum += e->count;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return sum;
+}
+
+void sc_ref_series_turn(sc_series *hdr, int64_t oldest)
+{
+    ref_series *s = as_rs(hdr);
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n;)
+        if (s->v[i].epoch < oldest) drop(s, i);
+        else i++;
+    pthread_mutex_unlock(&s->lock);
+}
