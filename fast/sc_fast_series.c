@@ -111,8 +111,10 @@ static void window_free_now(sc_window *w)
 static void window_free_rcu(struct rcu_head *head)
 {
     sc_window *w = caa_container_of(head, sc_window, rcu);
+    sc_fast_table *t = w->t;
     sc_tsan_reclaim(w);
     window_free_now(w);
+    sc_tsan_retire(t);   /* done with the table: its teardown's barrier waits for us */
 }
 
 /* A window unlinked from its ring: freed once readers and adders moved on. */

@@ -75,8 +75,10 @@ static void tree_free(sc_fast_table *t, sc_tree *tree)
 static void fast_table_free(sc_table *tab)
 {
     sc_fast_table *t = fast_of(tab);
-    /* Let every node retired by this table finish its grace period. */
+    /* Let every node and series window retired by this table finish its
+     * grace period (window callbacks touch t: sc_fast_series.c). */
     sc_retire_flush_all(t);
+    sc_tsan_reclaim(t);
     for (size_t i = 0; i < tab->n_services * 2; i++) {
         sc_tree *tree = atomic_load_explicit(&t->trees[i], memory_order_relaxed);
         if (tree) tree_free(t, tree);
