@@ -20,6 +20,7 @@ static const char *const status_text[] = {
     [SC_E_CONFLICT] = "monitors already configured differently",
     [SC_E_NOT_CONFIGURED] = "inbound audit is not configured",
     [SC_E_NO_MONITOR] = "monitor is not configured",
+    [SC_E_NO_SERIES] = "no series of that name",
 };
 
 const char *sc_strerror(sc_status status)
@@ -44,6 +45,7 @@ static const char *const status_names[] = {
     [SC_E_CONFLICT] = "SC_E_CONFLICT",
     [SC_E_NOT_CONFIGURED] = "SC_E_NOT_CONFIGURED",
     [SC_E_NO_MONITOR] = "SC_E_NO_MONITOR",
+    [SC_E_NO_SERIES] = "SC_E_NO_SERIES",
 };
 
 const char *sc_status_name(sc_status status)

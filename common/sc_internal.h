@@ -38,6 +38,12 @@ struct sc_impl {
     /* The sum over the live windows of epochs first..last. */
     uint64_t (*series_count)(const sc_series *s, const sc_prefix *p, int64_t first,
                              int64_t last);
+    /* The same for the keys of a string series (1..SC_SERIES_KEY_MAX bytes). */
+    sc_status (*series_add_str)(sc_series *s, const char *key, size_t len, int64_t epoch,
+                                uint64_t n, bool take);
+    void (*series_remove_str)(sc_series *s, const char *key, size_t len);
+    uint64_t (*series_count_str)(const sc_series *s, const char *key, size_t len, int64_t first,
+                                 int64_t last);
     /* Windows of epochs before `oldest` have left the ring: let them go. */
     void (*series_turn)(sc_series *s, int64_t oldest);
     /* Waits until retired memory is freed (sc_table_reclaim). */
@@ -47,7 +53,10 @@ struct sc_impl {
 /* What every implementation's series starts with. */
 struct sc_series {
     sc_table *table;
+    sc_series_kind kind;
     sc_monitor mon;
+    char *name;                  /* a named series' name (NUL-terminated), or NULL */
+    size_t name_len;
     _Atomic int64_t newest;      /* the newest epoch a call has reached; INT64_MIN: none */
     sc_series *prev, *next;      /* the table's list, under its series_lock */
 };
@@ -75,8 +84,9 @@ struct sc_table {
     size_t n_services;           /* SC_SERVICE_FIRST_EXTRA + reg.n_extra */
     sc_time (*clock)(void *);    /* sc_options.clock, NULL: the real time */
     void *clock_arg;
-    pthread_mutex_t series_lock; /* guards the series list */
+    pthread_mutex_t series_lock; /* guards the series list and the names in it */
     sc_series *series;           /* every series made on the table */
+    uint8_t hash_key[16];        /* SipHash key of string series keys, random */
     _Atomic(struct sc_events *) events;   /* NULL until sc_table_set_monitors */
 };
 
@@ -89,6 +99,10 @@ const sc_prefix *sc_normal_prefix(const sc_prefix *in, sc_prefix *buf);
 /* sc_series.c: frees every series of a table and its event series
  * (table teardown). */
 void sc_series_free_all(sc_table *tab);
+
+/* sc_hash.c: SipHash-2-4 of data under key, outlen 8 or 16 bytes. */
+void sc_siphash(const uint8_t key[16], const void *data, size_t len, uint8_t *out,
+                size_t outlen);
 
 /* The enumerator's name of a status ("SC_E_NOT_OPEN"), for test and
  * fuzzer reports. */

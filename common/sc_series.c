@@ -62,23 +62,49 @@ static int64_t reach(sc_series *s, sc_time now, int64_t *newest)
     return e;
 }
 
-sc_status sc_series_new(sc_table *tab, const sc_monitor *m, sc_series **out)
+/* A series, not yet on the table's list. */
+static sc_status series_make(sc_table *tab, sc_series_kind kind, const sc_monitor *m,
+                             sc_series **out)
 {
-    if (!tab || !monitor_ok(m) || !out) return SC_E_INVALID;
+    if (!tab || !monitor_ok(m) || !out || (kind != SC_SERIES_CIDR && kind != SC_SERIES_STRING))
+        return SC_E_INVALID;
     sc_series *s = NULL;
     sc_status st = tab->impl->series_new(tab, m, &s);
     if (st != SC_OK) return st;
     s->table = tab;
+    s->kind = kind;
     s->mon = *m;
+    s->name = NULL;
+    s->name_len = 0;
     atomic_init(&s->newest, INT64_MIN);
-    pthread_mutex_lock(&tab->series_lock);
+    *out = s;
+    return SC_OK;
+}
+
+/* Puts s on the table's list; the caller holds series_lock. */
+static void link_locked(sc_table *tab, sc_series *s)
+{
     s->prev = NULL;
     s->next = tab->series;
     if (tab->series) tab->series->prev = s;
     tab->series = s;
+}
+
+sc_status sc_series_new(sc_table *tab, sc_series_kind kind, const sc_monitor *m, sc_series **out)
+{
+    sc_series *s;
+    sc_status st = series_make(tab, kind, m, &s);
+    if (st != SC_OK) return st;
+    pthread_mutex_lock(&tab->series_lock);
+    link_locked(tab, s);
     pthread_mutex_unlock(&tab->series_lock);
     *out = s;
     return SC_OK;
+}
+
+sc_series_kind sc_series_kind_of(const sc_series *s)
+{
+    return s ? s->kind : SC_SERIES_CIDR;
 }
 
 void sc_series_free(sc_series *s)
@@ -90,6 +116,7 @@ void sc_series_free(sc_series *s)
     else tab->series = s->next;
     if (s->next) s->next->prev = s->prev;
     pthread_mutex_unlock(&tab->series_lock);
+    free(s->name);
     tab->impl->series_free(s);
 }
 
@@ -109,26 +136,79 @@ sc_monitor sc_series_monitor(const sc_series *s)
     return s ? s->mon : (sc_monitor){0, 0};
 }
 
+/* The epoch of an add at `now` and |n| (0: nothing to do: n is 0 or the
+ * window has left the ring), or SC_E_RANGE for an amount past the max. */
+static sc_status add_amount(sc_series *s, int64_t n, sc_time now, int64_t *epoch, uint64_t *mag)
+{
+    int64_t newest, e = reach(s, now, &newest);
+    *epoch = e;
+    *mag = 0;
+    if (n == 0 || e < newest - (int64_t)s->mon.windows + 1) return SC_OK;
+    /* |n| without overflow, INT64_MIN included */
+    uint64_t m = n > 0 ? (uint64_t)n : (uint64_t)0 - (uint64_t)n;
+    if (n > 0 && m > SC_SERIES_COUNT_MAX) return SC_E_RANGE;
+    *mag = m > SC_SERIES_COUNT_MAX ? SC_SERIES_COUNT_MAX : m;   /* a take of it all */
+    return SC_OK;
+}
+
 sc_status sc_series_add(sc_series *s, const sc_addr *key, int64_t n, sc_time now)
 {
     sc_addr a;
-    if (!s || !sc_normal_addr(key, &a)) return SC_E_INVALID;
-    int64_t newest, e = reach(s, now, &newest);
-    if (n == 0 || e < newest - (int64_t)s->mon.windows + 1) return SC_OK;
-    /* |n| without overflow, INT64_MIN included */
-    uint64_t mag = n > 0 ? (uint64_t)n : (uint64_t)0 - (uint64_t)n;
-    if (n > 0 && mag > SC_SERIES_COUNT_MAX) return SC_E_RANGE;
-    if (n < 0 && mag > SC_SERIES_COUNT_MAX) mag = SC_SERIES_COUNT_MAX;   /* takes it all */
+    if (!s || s->kind != SC_SERIES_CIDR || !sc_normal_addr(key, &a)) return SC_E_INVALID;
+    int64_t e;
+    uint64_t mag;
+    sc_status st = add_amount(s, n, now, &e, &mag);
+    if (st != SC_OK || mag == 0) return st;
     return s->table->impl->series_add(s, &a, e, mag, n < 0);
 }
 
 sc_status sc_series_remove(sc_series *s, const sc_addr *key, sc_time now)
 {
     sc_addr a;
-    if (!s || !sc_normal_addr(key, &a)) return SC_E_INVALID;
+    if (!s || s->kind != SC_SERIES_CIDR || !sc_normal_addr(key, &a)) return SC_E_INVALID;
     int64_t newest;
     reach(s, now, &newest);
     s->table->impl->series_remove(s, &a);
+    return SC_OK;
+}
+
+static bool key_ok(const char *key, size_t len)
+{
+    return key && len >= 1 && len <= SC_SERIES_KEY_MAX;
+}
+
+sc_status sc_series_add_string(sc_series *s, const char *key, size_t len, int64_t n, sc_time now)
+{
+    if (!s || s->kind != SC_SERIES_STRING || !key_ok(key, len)) return SC_E_INVALID;
+    int64_t e;
+    uint64_t mag;
+    sc_status st = add_amount(s, n, now, &e, &mag);
+    if (st != SC_OK || mag == 0) return st;
+    return s->table->impl->series_add_str(s, key, len, e, mag, n < 0);
+}
+
+sc_status sc_series_remove_string(sc_series *s, const char *key, size_t len, sc_time now)
+{
+    if (!s || s->kind != SC_SERIES_STRING || !key_ok(key, len)) return SC_E_INVALID;
+    int64_t newest;
+    reach(s, now, &newest);
+    s->table->impl->series_remove_str(s, key, len);
+    return SC_OK;
+}
+
+/* The live epochs of windows startv..endv at `now` (first > last: none). */
+static sc_status count_range(const sc_series *cs, unsigned startv, unsigned endv, sc_time now,
+                             int64_t *first, int64_t *last)
+{
+    if (startv > endv || endv >= cs->mon.windows) return SC_E_RANGE;
+    /* A count may move the ring on: `newest` is an atomic in a series
+     * that was allocated as mutable. */
+    sc_series *s = (sc_series *)(uintptr_t)cs;
+    int64_t newest, e = reach(s, now, &newest);
+    int64_t oldest = newest - (int64_t)s->mon.windows + 1;
+    *first = e - (int64_t)endv;
+    *last = e - (int64_t)startv;
+    if (*first < oldest) *first = oldest;
     return SC_OK;
 }
 
@@ -137,16 +217,22 @@ sc_status sc_series_count(const sc_series *cs, const sc_prefix *prefix, unsigned
 {
     sc_prefix buf;
     const sc_prefix *p = sc_normal_prefix(prefix, &buf);
-    if (!cs || !p || !out) return SC_E_INVALID;
-    if (startv > endv || endv >= cs->mon.windows) return SC_E_RANGE;
-    /* A count may move the ring on: `newest` is an atomic in a series
-     * that was allocated as mutable. */
-    sc_series *s = (sc_series *)(uintptr_t)cs;
-    int64_t newest, e = reach(s, now, &newest);
-    int64_t first = e - (int64_t)endv, last = e - (int64_t)startv;
-    int64_t oldest = newest - (int64_t)s->mon.windows + 1;
-    if (first < oldest) first = oldest;
-    *out = first > last ? 0 : s->table->impl->series_count(s, p, first, last);
+    if (!cs || cs->kind != SC_SERIES_CIDR || !p || !out) return SC_E_INVALID;
+    int64_t first, last;
+    sc_status st = count_range(cs, startv, endv, now, &first, &last);
+    if (st != SC_OK) return st;
+    *out = first > last ? 0 : cs->table->impl->series_count(cs, p, first, last);
+    return SC_OK;
+}
+
+sc_status sc_series_count_string(const sc_series *s, const char *key, size_t len,
+                                 unsigned startv, unsigned endv, sc_time now, uint64_t *out)
+{
+    if (!s || s->kind != SC_SERIES_STRING || !key_ok(key, len) || !out) return SC_E_INVALID;
+    int64_t first, last;
+    sc_status st = count_range(s, startv, endv, now, &first, &last);
+    if (st != SC_OK) return st;
+    *out = first > last ? 0 : s->table->impl->series_count_str(s, key, len, first, last);
     return SC_OK;
 }
 
@@ -209,7 +295,7 @@ static sc_events *events_make(sc_table *tab, const sc_monitor *m, size_t n, sc_s
     }
     memcpy(ev->mons, m, n * sizeof *m);
     for (size_t i = 0; i < SC_EVENTS * n; i++) {
-        *st = sc_series_new(tab, &m[i % n], &ev->series[i]);
+        *st = sc_series_new(tab, SC_SERIES_CIDR, &m[i % n], &ev->series[i]);
         if (*st != SC_OK) {
             events_free(ev);
             return NULL;
@@ -276,4 +362,58 @@ sc_status sc_table_event_series(const sc_table *tab, sc_event kind, const sc_mon
             return SC_OK;
         }
     return SC_E_NO_MONITOR;
+}
+
+/* ------------------------------------------------------------------ named series */
+
+/* The series named `name`; the caller holds series_lock. */
+static sc_series *find_locked(const sc_table *tab, const char *name, size_t len)
+{
+    for (sc_series *s = tab->series; s; s = s->next)
+        if (s->name && s->name_len == len && memcmp(s->name, name, len) == 0) return s;
+    return NULL;
+}
+
+sc_status sc_table_define_series(sc_table *tab, const char *name, size_t len,
+                                 sc_series_kind kind, const sc_monitor *m, sc_series **out)
+{
+    if (!tab || !key_ok(name, len) || !monitor_ok(m) || !out) return SC_E_INVALID;
+    sc_series *fresh = NULL;
+    char *copy = malloc(len + 1);
+    sc_status st = copy ? series_make(tab, kind, m, &fresh) : SC_E_NOMEM;
+    if (st != SC_OK) {
+        free(copy);
+        return st;
+    }
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    pthread_mutex_lock(&tab->series_lock);
+    sc_series *s = find_locked(tab, name, len);
+    if (!s) {
+        fresh->name = copy;
+        fresh->name_len = len;
+        link_locked(tab, fresh);
+        s = fresh;
+        fresh = NULL;
+        copy = NULL;
+    } else if (s->kind != kind || !same_monitor(&s->mon, m)) {
+        st = SC_E_CONFLICT;
+    }
+    pthread_mutex_unlock(&tab->series_lock);
+    if (fresh) tab->impl->series_free(fresh);
+    free(copy);
+    if (st == SC_OK) *out = s;
+    return st;
+}
+
+sc_status sc_table_find_series(const sc_table *tab, const char *name, size_t len, sc_series **out)
+{
+    if (!tab || !key_ok(name, len) || !out) return SC_E_INVALID;
+    sc_table *t = (sc_table *)(uintptr_t)tab;   /* the lock lives in a mutable table */
+    pthread_mutex_lock(&t->series_lock);
+    sc_series *s = find_locked(tab, name, len);
+    pthread_mutex_unlock(&t->series_lock);
+    if (!s) return SC_E_NO_SERIES;
+    *out = s;
+    return SC_OK;
 }

@@ -5,12 +5,27 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "sc_internal.h"
 
 const char *sc_impl_name(const sc_impl *impl)
 {
     return impl ? impl->name : NULL;
+}
+
+/* A key nobody else knows: the kernel's randomness, or, failing that, bits
+ * of the clock and of addresses (still unknown to a remote sender). */
+static void random_key(uint8_t key[16])
+{
+    if (getrandom(key, 16, GRND_NONBLOCK) == 16) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t a = (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)key, b = (uint64_t)ts.tv_sec ^
+                 (uint64_t)(uintptr_t)&ts << 17;
+    memcpy(key, &a, 8);
+    memcpy(key + 8, &b, 8);
 }
 
 sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **out)
@@ -33,6 +48,7 @@ sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **o
     tab->clock_arg = opts ? opts->clock_arg : NULL;
     tab->series = NULL;
     atomic_init(&tab->events, NULL);
+    random_key(tab->hash_key);
     if (pthread_mutex_init(&tab->series_lock, NULL) != 0) {
         impl->table_free(tab);
         sc_registry_fini(&reg);

@@ -154,5 +154,10 @@ void sc_fast_series_remove(sc_series *s, const sc_addr *key);
 uint64_t sc_fast_series_count(const sc_series *s, const sc_prefix *p, int64_t first,
                               int64_t last);
 void sc_fast_series_turn(sc_series *s, int64_t oldest);
+sc_status sc_fast_series_add_str(sc_series *s, const char *key, size_t len, int64_t epoch,
+                                 uint64_t n, bool take);
+void sc_fast_series_remove_str(sc_series *s, const char *key, size_t len);
+uint64_t sc_fast_series_count_str(const sc_series *s, const char *key, size_t len,
+                                  int64_t first, int64_t last);
 
 #endif /* SC_FAST_H */

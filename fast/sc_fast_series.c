@@ -3,8 +3,9 @@
  *
  * LAYOUT
  * A series is a ring of N window pointers, one per live window, indexed by
- * epoch mod N (an epoch is floor(t / W)).  A window holds, per family, a
- * root of 256 slots, one per first address byte, and below each slot the
+ * epoch mod N (an epoch is floor(t / W)).  A window holds, per family (and
+ * for string keys, held as their 128-bit hash), a root of 256 slots, one
+ * per first key byte, and below each slot the
  * same trie that counts sessions (sc_fast_trie.c), hanging from byte 1
  * instead of byte 2 and counting events instead of sessions: a key's count
  * is its leaf's, a prefix's count its slot's, or a sum over a run of
@@ -56,7 +57,7 @@ typedef struct sc_window {
     struct rcu_head rcu;
     sc_fast_table *t;
     int64_t epoch;
-    _Atomic(sc_wroot *) root[2];  /* IPv4, IPv6 */
+    _Atomic(sc_wroot *) root[3];  /* IPv4, IPv6, string keys (by hash) */
 } sc_window;
 
 typedef struct fast_series {
@@ -95,7 +96,7 @@ static sc_window *window_new(sc_fast_table *t, int64_t epoch)
 static void window_free_now(sc_window *w)
 {
     sc_fast_table *t = w->t;
-    for (int f = 0; f < 2; f++) {
+    for (int f = 0; f < 3; f++) {
         /* relaxed: no other thread uses the window now. */
         sc_wroot *r = atomic_load_explicit(&w->root[f], memory_order_relaxed);
         if (!r) continue;
@@ -165,17 +166,22 @@ static sc_window *window_get(const fast_series *s, int64_t epoch)
     return w && w->epoch == epoch ? w : NULL;
 }
 
-static sc_wroot *root_get(const sc_window *w, int family)
+/* Roots by kind of key: IPv4, IPv6, string (its 16-byte hash). */
+enum { ROOT_V4, ROOT_V6, ROOT_STR };
+
+static int root_of_family(int family) { return family == SC_INET6 ? ROOT_V6 : ROOT_V4; }
+
+static sc_wroot *root_get(const sc_window *w, int f)
 {
     /* acquire: pairs with root_for's CAS. */
-    return atomic_load_explicit(&w->root[family == SC_INET6], memory_order_acquire);
+    return atomic_load_explicit(&w->root[f], memory_order_acquire);
 }
 
-/* The window's root for a family, made on first use. */
-static sc_wroot *root_for(sc_window *w, int family)
+/* The window's root for keys of kind f, made on first use. */
+static sc_wroot *root_for(sc_window *w, int f)
 {
-    _Atomic(sc_wroot *) *at = &w->root[family == SC_INET6];
-    sc_wroot *r = root_get(w, family);
+    _Atomic(sc_wroot *) *at = &w->root[f];
+    sc_wroot *r = root_get(w, f);
     if (r) return r;
     sc_wroot *fresh = calloc(1, sizeof *fresh);
     if (!fresh) return NULL;
@@ -215,32 +221,52 @@ void sc_fast_series_free(sc_series *hdr)
     free(s);
 }
 
-/* Adds or takes under the key's first-byte lock in window w. */
-static sc_status add_in(fast_series *s, sc_window *w, const sc_addr *key, uint64_t n, bool take)
+/* A key as the tries hold it: which root, and its bytes. */
+typedef struct wkey {
+    int root;
+    unsigned len;            /* 4 or 16 */
+    uint8_t bytes[16];
+} wkey;
+
+static wkey addr_key(const sc_addr *a)
 {
-    sc_wroot *r = take ? root_get(w, key->family) : root_for(w, key->family);
+    wkey k = {root_of_family(a->family), sc_family_bytes(a->family), {0}};
+    memcpy(k.bytes, a->bytes, 16);
+    return k;
+}
+
+/* A string key is its 128-bit SipHash under the table's key (sesscount.h). */
+static wkey string_key(const fast_series *s, const char *key, size_t len)
+{
+    wkey k = {ROOT_STR, 16, {0}};
+    sc_siphash(s->hdr.table->hash_key, key, len, k.bytes, 16);
+    return k;
+}
+
+/* Adds or takes under the key's first-byte lock in window w. */
+static sc_status add_in(fast_series *s, sc_window *w, const wkey *key, uint64_t n, bool take)
+{
+    sc_wroot *r = take ? root_get(w, key->root) : root_for(w, key->root);
     if (!r) return take ? SC_OK : SC_E_NOMEM;   /* a take from nothing takes nothing */
-    unsigned i = key->bytes[0], alen = sc_family_bytes(key->family);
+    unsigned i = key->bytes[0];
     sc_root root = root_slot(r, i);
     uint64_t taken;
     sc_spin_lock(&r->shard[i].lock);
     sc_status st;
     if (take) {
-        st = sc_trie_take(s->t, root, key->bytes, alen, n, &taken);
+        st = sc_trie_take(s->t, root, key->bytes, key->len, n, &taken);
         if (st == SC_E_NOT_OPEN) st = SC_OK;   /* nothing held: nothing to take */
     } else if (sc_counter(root.count) > SC_SERIES_COUNT_MAX - n) {
         st = SC_E_RANGE;
     } else {
-        st = sc_trie_add(s->t, root, key->bytes, alen, n);
+        st = sc_trie_add(s->t, root, key->bytes, key->len, n);
     }
     sc_spin_unlock(&r->shard[i].lock);
     return st;
 }
 
-sc_status sc_fast_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, uint64_t n,
-                             bool take)
+static sc_status add_key(fast_series *s, const wkey *key, int64_t epoch, uint64_t n, bool take)
 {
-    fast_series *s = as_fs(hdr);
     sc_status st = SC_OK;
     urcu_bp_read_lock();
     sc_window *w = take ? window_get(s, epoch) : window_for_add(s, epoch, &st);
@@ -250,9 +276,8 @@ sc_status sc_fast_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, 
     return st;
 }
 
-void sc_fast_series_remove(sc_series *hdr, const sc_addr *key)
+static void remove_key(fast_series *s, const wkey *key)
 {
-    fast_series *s = as_fs(hdr);
     urcu_bp_read_lock();
     for (uint32_t k = 0; k < s->n; k++) {
         /* acquire: as in window_for_add. */
@@ -261,6 +286,32 @@ void sc_fast_series_remove(sc_series *hdr, const sc_addr *key)
     }
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
+}
+
+sc_status sc_fast_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, uint64_t n,
+                             bool take)
+{
+    wkey k = addr_key(key);
+    return add_key(as_fs(hdr), &k, epoch, n, take);
+}
+
+void sc_fast_series_remove(sc_series *hdr, const sc_addr *key)
+{
+    wkey k = addr_key(key);
+    remove_key(as_fs(hdr), &k);
+}
+
+sc_status sc_fast_series_add_str(sc_series *hdr, const char *key, size_t len, int64_t epoch,
+                                 uint64_t n, bool take)
+{
+    wkey k = string_key(as_fs(hdr), key, len);
+    return add_key(as_fs(hdr), &k, epoch, n, take);
+}
+
+void sc_fast_series_remove_str(sc_series *hdr, const char *key, size_t len)
+{
+    wkey k = string_key(as_fs(hdr), key, len);
+    remove_key(as_fs(hdr), &k);
 }
 
 /* The count of (q, len) in one window's root for q's family. */
@@ -274,20 +325,34 @@ static uint64_t root_count(const sc_wroot *r, const uint8_t *q, unsigned len)
     return sum;
 }
 
-uint64_t sc_fast_series_count(const sc_series *hdr, const sc_prefix *p, int64_t first,
-                              int64_t last)
+/* The sum over windows first..last of (q, len) in roots of kind f. */
+static uint64_t count_in(const fast_series *s, int f, const uint8_t *q, unsigned len,
+                         int64_t first, int64_t last)
 {
-    const fast_series *s = as_fs(hdr);
     uint64_t sum = 0;
     urcu_bp_read_lock();
     for (int64_t e = first; e <= last; e++) {
         const sc_window *w = window_get(s, e);
-        const sc_wroot *r = w ? root_get(w, p->addr.family) : NULL;
-        if (r) sum += root_count(r, p->addr.bytes, p->len);
+        const sc_wroot *r = w ? root_get(w, f) : NULL;
+        if (r) sum += root_count(r, q, len);
     }
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return sum;
+}
+
+uint64_t sc_fast_series_count(const sc_series *hdr, const sc_prefix *p, int64_t first,
+                              int64_t last)
+{
+    return count_in(as_fs(hdr), root_of_family(p->addr.family), p->addr.bytes, p->len, first,
+                    last);
+}
+
+uint64_t sc_fast_series_count_str(const sc_series *hdr, const char *key, size_t len,
+                                  int64_t first, int64_t last)
+{
+    wkey k = string_key(as_fs(hdr), key, len);
+    return count_in(as_fs(hdr), ROOT_STR, k.bytes, 128, first, last);
 }
 
 void sc_fast_series_turn(sc_series *hdr, int64_t oldest)

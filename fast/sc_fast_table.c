@@ -262,6 +262,9 @@ static const sc_impl fast_impl = {
     .series_remove = sc_fast_series_remove,
     .series_count = sc_fast_series_count,
     .series_turn = sc_fast_series_turn,
+    .series_add_str = sc_fast_series_add_str,
+    .series_remove_str = sc_fast_series_remove_str,
+    .series_count_str = sc_fast_series_count_str,
     .reclaim = fast_reclaim,
 };
 

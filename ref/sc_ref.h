@@ -24,5 +24,10 @@ uint64_t sc_ref_series_count(const sc_series *s, const sc_prefix *p, int64_t fir
                              int64_t last);
 void sc_ref_series_turn(sc_series *s, int64_t oldest);
 void sc_ref_series_bytes(sc_table *tab, int64_t delta);
+sc_status sc_ref_series_add_str(sc_series *s, const char *key, size_t len, int64_t epoch,
+                                uint64_t n, bool take);
+void sc_ref_series_remove_str(sc_series *s, const char *key, size_t len);
+uint64_t sc_ref_series_count_str(const sc_series *s, const char *key, size_t len, int64_t first,
+                                 int64_t last);
 
 #endif /* SC_REF_H */

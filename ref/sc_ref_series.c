@@ -9,8 +9,12 @@
 
 #include "sc_ref.h"
 
+/* A CIDR key is its address; a string key is its bytes, with family 0 and
+ * bytes[0] its hash bucket (fast's SC_E_RANGE limit is per bucket). */
 typedef struct entry {
     sc_addr key;
+    uint8_t slen;
+    char str[SC_SERIES_KEY_MAX];
     int64_t epoch;
     uint64_t count;
 } entry;
@@ -47,9 +51,31 @@ void sc_ref_series_free(sc_series *hdr)
     free(s);
 }
 
-static bool same_key(const sc_addr *a, const sc_addr *b)
+static bool same_key(const entry *a, const entry *b)
 {
-    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+    return a->key.family == b->key.family &&
+           memcmp(a->key.bytes, b->key.bytes, sizeof a->key.bytes) == 0 && a->slen == b->slen &&
+           memcmp(a->str, b->str, a->slen) == 0;
+}
+
+static entry addr_entry(const sc_addr *a)
+{
+    entry e;
+    memset(&e, 0, sizeof e);
+    e.key = *a;
+    return e;
+}
+
+static entry string_entry(const sc_series *s, const char *key, size_t len)
+{
+    entry e;
+    uint8_t h[16];
+    memset(&e, 0, sizeof e);
+    sc_siphash(s->table->hash_key, key, len, h, 16);
+    e.key.bytes[0] = h[0];
+    e.slen = (uint8_t)len;
+    memcpy(e.str, key, len);
+    return e;
 }
 
 /* Drops entry i (order does not matter) and gives memory back as entries go. */
@@ -71,25 +97,25 @@ static void drop(ref_series *s, size_t i)
     }
 }
 
-static entry *find(ref_series *s, const sc_addr *key, int64_t epoch)
+static entry *find(ref_series *s, const entry *key, int64_t epoch)
 {
     for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].epoch == epoch && same_key(&s->v[i].key, key)) return &s->v[i];
+        if (s->v[i].epoch == epoch && same_key(&s->v[i], key)) return &s->v[i];
     return NULL;
 }
 
 /* The count of the window under key's first byte: fast's limit. */
-static uint64_t first_byte_total(const ref_series *s, const sc_addr *key, int64_t epoch)
+static uint64_t first_byte_total(const ref_series *s, const entry *key, int64_t epoch)
 {
     uint64_t sum = 0;
     for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].epoch == epoch && s->v[i].key.family == key->family &&
-            s->v[i].key.bytes[0] == key->bytes[0])
+        if (s->v[i].epoch == epoch && s->v[i].key.family == key->key.family &&
+            s->v[i].key.bytes[0] == key->key.bytes[0])
             sum += s->v[i].count;
     return sum;
 }
 
-static sc_status add_locked(ref_series *s, const sc_addr *key, int64_t epoch, uint64_t n,
+static sc_status add_locked(ref_series *s, const entry *key, int64_t epoch, uint64_t n,
                             bool take)
 {
     entry *e = find(s, key, epoch);
@@ -111,12 +137,13 @@ static sc_status add_locked(ref_series *s, const sc_addr *key, int64_t epoch, ui
         s->v = v;
         s->cap = cap;
     }
-    s->v[s->n++] = (entry){.key = *key, .epoch = epoch, .count = n};
+    s->v[s->n] = *key;
+    s->v[s->n].epoch = epoch;
+    s->v[s->n++].count = n;
     return SC_OK;
 }
 
-sc_status sc_ref_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, uint64_t n,
-                            bool take)
+static sc_status add_entry(sc_series *hdr, const entry *key, int64_t epoch, uint64_t n, bool take)
 {
     ref_series *s = as_rs(hdr);
     pthread_mutex_lock(&s->lock);
@@ -125,14 +152,54 @@ sc_status sc_ref_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, u
     return st;
 }
 
-void sc_ref_series_remove(sc_series *hdr, const sc_addr *key)
+static void remove_entry(sc_series *hdr, const entry *key)
 {
     ref_series *s = as_rs(hdr);
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->n;)
-        if (same_key(&s->v[i].key, key)) drop(s, i);
+        if (same_key(&s->v[i], key)) drop(s, i);
         else i++;
     pthread_mutex_unlock(&s->lock);
+}
+
+sc_status sc_ref_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, uint64_t n,
+                            bool take)
+{
+    entry k = addr_entry(key);
+    return add_entry(hdr, &k, epoch, n, take);
+}
+
+void sc_ref_series_remove(sc_series *hdr, const sc_addr *key)
+{
+    entry k = addr_entry(key);
+    remove_entry(hdr, &k);
+}
+
+sc_status sc_ref_series_add_str(sc_series *hdr, const char *key, size_t len, int64_t epoch,
+                                uint64_t n, bool take)
+{
+    entry k = string_entry(hdr, key, len);
+    return add_entry(hdr, &k, epoch, n, take);
+}
+
+void sc_ref_series_remove_str(sc_series *hdr, const char *key, size_t len)
+{
+    entry k = string_entry(hdr, key, len);
+    remove_entry(hdr, &k);
+}
+
+uint64_t sc_ref_series_count_str(const sc_series *hdr, const char *key, size_t len,
+                                 int64_t first, int64_t last)
+{
+    ref_series *s = as_rs(hdr);
+    entry k = string_entry(hdr, key, len);
+    uint64_t sum = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].epoch >= first && s->v[i].epoch <= last && same_key(&s->v[i], &k))
+            sum += s->v[i].count;
+    pthread_mutex_unlock(&s->lock);
+    return sum;
 }
 
 uint64_t sc_ref_series_count(const sc_series *hdr, const sc_prefix *p, int64_t first,
@@ -143,7 +210,8 @@ uint64_t sc_ref_series_count(const sc_series *hdr, const sc_prefix *p, int64_t f
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->n; i++) {
         const entry *e = &s->v[i];
-        if (e->epoch >= first && e->epoch <= last && e->key.family == p->addr.family &&
+        if (e->epoch >= first && e->epoch <= last && e->slen == 0 &&
+            e->key.family == p->addr.family &&
             sc_bits_equal(e->key.bytes, p->addr.bytes, p->len))
             sum += e->count;
     }

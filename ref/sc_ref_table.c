@@ -149,6 +149,9 @@ static const sc_impl ref_impl = {
     .series_remove = sc_ref_series_remove,
     .series_count = sc_ref_series_count,
     .series_turn = sc_ref_series_turn,
+    .series_add_str = sc_ref_series_add_str,
+    .series_remove_str = sc_ref_series_remove_str,
+    .series_count_str = sc_ref_series_count_str,
     .reclaim = ref_reclaim,
 };
 

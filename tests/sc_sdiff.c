@@ -22,6 +22,9 @@ typedef struct ctx {
     sc_sdiff_stats stats;
     uint64_t rng;
     sc_addr *pool;
+    char (*strs)[SC_SERIES_KEY_MAX];   /* string mode: the keys */
+    uint8_t *slen;
+    bool strings;
     size_t npool;
     int64_t W, N;
     sc_time now;             /* the driven clock */
@@ -144,10 +147,31 @@ static int judge(ctx *c, const sc_status st[2], const uint64_t n[2], sc_status w
 
 /* ------------------------------------------------------------------ the pool */
 
+/* String keys: mostly short, some up to 255 bytes, any byte values. */
+static bool make_strings(ctx *c)
+{
+    c->strs = calloc(c->cfg->pool_size, sizeof *c->strs);
+    c->slen = calloc(c->cfg->pool_size, 1);
+    if (!c->strs || !c->slen) return false;
+    while (c->npool < c->cfg->pool_size) {
+        size_t i = c->npool, len = chance(c, 90) ? 1 + below(c, 16) : 1 + below(c, 255);
+        bool text = chance(c, 70);
+        for (size_t k = 0; k < len; k++)
+            c->strs[i][k] = text ? (char)('a' + below(c, 3)) : (char)rnd(c);
+        c->slen[i] = (uint8_t)len;
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = c->slen[j] == len && memcmp(c->strs[j], c->strs[i], len) == 0;
+        if (!dup) c->npool++;
+    }
+    return true;
+}
+
 static bool make_pool(ctx *c)
 {
     c->pool = calloc(c->cfg->pool_size, sizeof *c->pool);
     if (!c->pool) return false;
+    if (c->strings) return make_strings(c);
     sc_addr base[8];
     for (int i = 0; i < 8; i++) {
         uint8_t b[16];
@@ -167,6 +191,21 @@ static bool make_pool(ctx *c)
         if (!dup) c->pool[c->npool++] = a;
     }
     return true;
+}
+
+/* A key in a report: the address, or the string's length and first bytes. */
+static void key_text(const ctx *c, size_t i, const sc_addr *a, char buf[DM_TEXT_MAX])
+{
+    if (!c->strings) {
+        dm_addr_text(a, buf);
+        return;
+    }
+    size_t n = (size_t)snprintf(buf, DM_TEXT_MAX, "key %zu (%u bytes: ", i, c->slen[i]);
+    for (size_t k = 0; k < c->slen[i] && n + 4 < DM_TEXT_MAX; k++) {
+        unsigned char ch = (unsigned char)c->strs[i][k];
+        n += (size_t)snprintf(buf + n, DM_TEXT_MAX - n, "%02x", ch);
+    }
+    snprintf(buf + (n < DM_TEXT_MAX - 2 ? n : DM_TEXT_MAX - 2), 2, ")");
 }
 
 /* Key i as handed over: IPv4 sometimes in its IPv4-mapped spelling. */
@@ -197,16 +236,19 @@ static int op_add(ctx *c)
     size_t r = below(c, 100);
     int64_t n = r < 60 ? 1 : r < 80 ? (int64_t)below(c, 1000) : r < 97 ? -(int64_t)below(c, 50)
               : (int64_t)(SC_SERIES_COUNT_MAX / 2 + below(c, 1000));
+    if (c->strings && n > 1000) n = 1000;   /* the string limit is per hash bucket: not modelled */
     sc_time t, at = call_time(c, &t);
     int64_t e = epoch_of(c, t);
-    sc_addr a = spelled(c, i);
+    sc_addr a = c->strings ? c->pool[0] : spelled(c, i);
     char kt[DM_TEXT_MAX];
-    dm_addr_text(&a, kt);
+    key_text(c, i, &a, kt);
     snprintf(c->what, sizeof c->what, "add %s %lld at %lld%s", kt, (long long)n, (long long)t,
              at == SC_NOW ? " (SC_NOW)" : "");
     sc_status st[2];
     uint64_t z[2] = {0, 0};
-    for (int k = 0; k < 2; k++) st[k] = sc_series_add(c->ser[k], &a, n, at);
+    for (int k = 0; k < 2; k++)
+        st[k] = c->strings ? sc_series_add_string(c->ser[k], c->strs[i], c->slen[i], n, at)
+                           : sc_series_add(c->ser[k], &a, n, at);
     reach(c, e);
     sc_status want = SC_OK;
     if (n != 0 && live(c, e)) {
@@ -215,7 +257,8 @@ static int op_add(ctx *c)
             uint64_t m = (uint64_t)-n;
             row[i] = row[i] > m ? row[i] - m : 0;
             c->stats.takes++;
-        } else if (first_byte_sum(c, e, &c->pool[i]) > SC_SERIES_COUNT_MAX - (uint64_t)n) {
+        } else if (!c->strings &&
+               first_byte_sum(c, e, &c->pool[i]) > SC_SERIES_COUNT_MAX - (uint64_t)n) {
             want = SC_E_RANGE;
             c->stats.refused_adds++;
         } else {
@@ -233,13 +276,15 @@ static int op_remove(ctx *c)
 {
     size_t i = below(c, c->npool);
     sc_time t, at = call_time(c, &t);
-    sc_addr a = spelled(c, i);
+    sc_addr a = c->strings ? c->pool[0] : spelled(c, i);
     char kt[DM_TEXT_MAX];
-    dm_addr_text(&a, kt);
+    key_text(c, i, &a, kt);
     snprintf(c->what, sizeof c->what, "remove %s at %lld", kt, (long long)t);
     sc_status st[2];
     uint64_t z[2] = {0, 0};
-    for (int k = 0; k < 2; k++) st[k] = sc_series_remove(c->ser[k], &a, at);
+    for (int k = 0; k < 2; k++)
+        st[k] = c->strings ? sc_series_remove_string(c->ser[k], c->strs[i], c->slen[i], at)
+                           : sc_series_remove(c->ser[k], &a, at);
     reach(c, epoch_of(c, t));
     for (int64_t s = 0; s < c->N; s++) mrow(c, (size_t)s)[i] = 0;
     c->stats.removes++;
@@ -259,8 +304,47 @@ static sc_prefix near(ctx *c, sc_addr *a)
     return dm_prefix(a, len);
 }
 
+/* A string series: a count of one key (maybe one never added), or a call
+ * of the other kind, which must be refused. */
+static int op_count_string(ctx *c)
+{
+    size_t i = below(c, c->npool);
+    unsigned startv = (unsigned)below(c, (size_t)c->N);
+    unsigned endv = startv + (unsigned)below(c, (size_t)(c->N - startv));
+    sc_time t, at = call_time(c, &t);
+    sc_status st[2];
+    uint64_t n[2] = {0, 0};
+    char kt[DM_TEXT_MAX];
+    key_text(c, i, &c->pool[0], kt);
+    if (chance(c, 2)) {
+        static const uint8_t zero[16];
+        sc_addr any = dm_addr(SC_INET4, zero);
+        sc_prefix p = dm_prefix(&any, 0);
+        snprintf(c->what, sizeof c->what, "a CIDR count of a string series");
+        for (int k = 0; k < 2; k++) st[k] = sc_series_count(c->ser[k], &p, 0, 0, at, &n[k]);
+        c->stats.wrong_kind++;
+        return judge(c, st, n, SC_E_INVALID, 0, false);
+    }
+    snprintf(c->what, sizeof c->what, "count %s windows %u-%u at %lld%s", kt, startv, endv,
+             (long long)t, at == SC_NOW ? " (SC_NOW)" : "");
+    for (int k = 0; k < 2; k++)
+        st[k] = sc_series_count_string(c->ser[k], c->strs[i], c->slen[i], startv, endv, at, &n[k]);
+    int64_t e = epoch_of(c, t);
+    reach(c, e);
+    int64_t first = e - endv, last = e - startv, oldest = c->newest - c->N + 1;
+    if (first < oldest) first = oldest;
+    uint64_t want = 0;
+    for (int64_t x = first; x <= last; x++)
+        if (c->mepoch[slot_of(c, x)] == x) want += mrow(c, slot_of(c, x))[i];
+    c->stats.counts++;
+    c->stats.nonzero_counts += want != 0;
+    c->stats.multi_window_counts += endv > startv;
+    return judge(c, st, n, SC_OK, want, true);
+}
+
 static int op_count(ctx *c)
 {
+    if (c->strings) return op_count_string(c);
     sc_addr a;
     sc_prefix p = near(c, &a);
     unsigned startv = (unsigned)below(c, (size_t)c->N), endv = startv + (unsigned)below(c, (size_t)(c->N - startv));
@@ -348,7 +432,16 @@ static int run_ops(ctx *c)
                                                                           : epoch_of(c, c->now);
     c->now = (from + 2 * c->N + 1) * c->W;
     static const uint8_t zero[16];
-    for (int f = 0; f < 2; f++) {
+    for (size_t i = 0; c->strings && i < c->npool; i++) {
+        sc_status st[2];
+        uint64_t n[2] = {0, 0};
+        snprintf(c->what, sizeof c->what, "after the ring passed: count of string key %zu", i);
+        for (int k = 0; k < 2; k++)
+            st[k] = sc_series_count_string(c->ser[k], c->strs[i], c->slen[i], 0,
+                                           (unsigned)c->N - 1, c->now, &n[k]);
+        if (judge(c, st, n, SC_OK, 0, true)) return 1;
+    }
+    for (int f = 0; f < 2 && !c->strings; f++) {
         sc_addr any = dm_addr(f ? SC_INET6 : SC_INET4, zero);
         sc_prefix p = dm_prefix(&any, 0);
         sc_status st[2];
@@ -374,7 +467,8 @@ int sc_sdiff_run(const sc_impl *a, const sc_impl *b, const sc_sdiff_config *cfg,
         return -1;
     }
     ctx c = {.impl = {a, b}, .cfg = cfg, .rng = cfg->seed, .report = report, .cap = cap,
-             .W = cfg->monitor.interval, .N = cfg->monitor.windows, .newest = NONE};
+             .W = cfg->monitor.interval, .N = cfg->monitor.windows, .newest = NONE,
+             .strings = cfg->kind == SC_SERIES_STRING};
     c.now = 1700000000 + (sc_time)below(&c, 1000000);
     int rc = -1;
     size_t footprint[2] = {0, 0};
@@ -388,7 +482,7 @@ int sc_sdiff_run(const sc_impl *a, const sc_impl *b, const sc_sdiff_config *cfg,
     sc_options opts = {.clock = table_clock, .clock_arg = &c};
     for (int k = 0; k < 2; k++) {
         sc_status st = sc_table_new(c.impl[k], &opts, &c.tab[k]);
-        if (st == SC_OK) st = sc_series_new(c.tab[k], &cfg->monitor, &c.ser[k]);
+        if (st == SC_OK) st = sc_series_new(c.tab[k], cfg->kind, &cfg->monitor, &c.ser[k]);
         if (st != SC_OK) {
             snprintf(report, cap, "sc_sdiff_run: table or series of %s: %s",
                      sc_impl_name(c.impl[k]), sc_strerror(st));
@@ -411,6 +505,8 @@ out:
     if (cfg->stats) *cfg->stats = c.stats;
     for (int k = 0; k < 2; k++) sc_table_free(c.tab[k]);
     free(c.pool);
+    free(c.strs);
+    free(c.slen);
     free(c.mepoch);
     free(c.mcount);
     return rc;

@@ -17,7 +17,9 @@
  * SC_NOW and let the table's clock (the harness's) say the time.  At the end
  * the clock jumps past the ring: every count is zero and, after
  * sc_table_reclaim, both tables are back to their footprint before the
- * first event.
+ * first event.  A string series runs the same sequence over keys of 1 to 255
+ * random bytes (NUL and all), counted by exact key, with calls of the
+ * other kind now and then (refused with SC_E_INVALID).
  */
 #ifndef SC_SDIFF_H
 #define SC_SDIFF_H
@@ -33,7 +35,7 @@ typedef struct sc_sdiff_stats {
     size_t short_counts;     /* prefixes of /0-/7: sums over a window's first-byte slots */
     size_t byte_counts;      /* /8 exactly: one first-byte slot */
     size_t trie_counts;      /* longer: walks below a first-byte slot */
-    size_t turns, jumps, steps_back, clock_calls;
+    size_t turns, jumps, steps_back, clock_calls, wrong_kind;
     size_t max_entries;      /* the most (key, window) pairs the model held */
 } sc_sdiff_stats;
 
@@ -42,6 +44,7 @@ typedef struct sc_sdiff_config {
     size_t ops;
     size_t pool_size;        /* distinct keys, both families (at least 4) */
     sc_monitor monitor;
+    sc_series_kind kind;     /* string: keys of 1 to 255 random bytes, exact counts */
     sc_sdiff_stats *stats;   /* filled in when not NULL */
 } sc_sdiff_config;
 

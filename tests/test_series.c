@@ -126,7 +126,7 @@ static bool fixture_new(fixture *f, const sc_impl *impl, uint32_t w, uint32_t n)
     f->impl = sc_impl_name(impl);
     f->s = NULL;
     if (!CHECK(sc_table_new(impl, NULL, &f->t) == SC_OK, "%s table", f->impl)) return false;
-    if (!CHECK(sc_series_new(f->t, &(sc_monitor){w, n}, &f->s) == SC_OK, "%s series", f->impl)) {
+    if (!CHECK(sc_series_new(f->t, SC_SERIES_CIDR, &(sc_monitor){w, n}, &f->s) == SC_OK, "%s series", f->impl)) {
         sc_table_free(f->t);
         return false;
     }
@@ -351,6 +351,95 @@ static void test_an_add_past_the_limit_changes_nothing(void)
     }
 }
 
+/* ------------------------------------------------------------------ string keys */
+
+static void test_string_series_count_by_exact_key(void)
+{
+    for (int k = 0; k < 2; k++) {
+        const char *im = sc_impl_name(impls[k]);
+        sc_table *t;
+        sc_series *s, *c;
+        if (!CHECK(sc_table_new(impls[k], NULL, &t) == SC_OK &&
+                       sc_series_new(t, SC_SERIES_STRING, &(sc_monitor){60, 2}, &s) == SC_OK &&
+                       sc_series_new(t, SC_SERIES_CIDR, &(sc_monitor){60, 2}, &c) == SC_OK,
+                   "%s: table and series", im))
+            continue;
+        char big[SC_SERIES_KEY_MAX + 1];
+        memset(big, 'x', sizeof big);
+        static const char nul[3] = {'a', '\0', 'b'};
+        CHECK(sc_series_add_string(s, "a", 1, 1, 0) == SC_OK &&
+                  sc_series_add_string(s, "ab", 2, 2, 0) == SC_OK &&
+                  sc_series_add_string(s, nul, 3, 4, 0) == SC_OK &&
+                  sc_series_add_string(s, big, SC_SERIES_KEY_MAX, 8, 0) == SC_OK &&
+                  sc_series_add_string(s, "a", 1, 16, 60) == SC_OK,
+              "%s: adds", im);
+        static const struct { const char *key; size_t len; unsigned a, b; uint64_t want; } rows[] = {
+            {"a", 1, 0, 0, 16}, {"a", 1, 1, 1, 1}, {"a", 1, 0, 1, 17}, {"ab", 2, 0, 1, 2},
+            {"a\0b", 3, 0, 1, 4}, {"a\0c", 3, 0, 1, 0}, {"b", 1, 0, 1, 0}, {"A", 1, 0, 1, 0},
+        };
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            uint64_t n = 99;
+            sc_status st = sc_series_count_string(s, rows[i].key, rows[i].len, rows[i].a,
+                                                  rows[i].b, 60, &n);
+            CHECK(st == SC_OK && n == rows[i].want, "%s: count of row %zu = %" PRIu64 " (%s), want %"
+                  PRIu64, im, i, n, sc_strerror(st), rows[i].want);
+        }
+        uint64_t n = 0;
+        CHECK(sc_series_count_string(s, big, SC_SERIES_KEY_MAX, 0, 1, 60, &n) == SC_OK && n == 8,
+              "%s: the 255-byte key = %" PRIu64, im, n);
+        CHECK(sc_series_add_string(s, big, SC_SERIES_KEY_MAX + 1, 1, 60) == SC_E_INVALID,
+              "%s: a 256-byte key", im);
+        CHECK(sc_series_add_string(s, "", 0, 1, 60) == SC_E_INVALID, "%s: an empty key", im);
+        CHECK(sc_series_add_string(s, "a", 1, -20, 60) == SC_OK &&
+                  sc_series_count_string(s, "a", 1, 0, 1, 60, &n) == SC_OK && n == 1,
+              "%s: a take stops at zero: %" PRIu64, im, n);
+        CHECK(sc_series_remove_string(s, "ab", 2, 60) == SC_OK &&
+                  sc_series_count_string(s, "ab", 2, 0, 1, 60, &n) == SC_OK && n == 0,
+              "%s: remove", im);
+        sc_addr a = A("192.0.2.1");
+        sc_prefix p = P("0.0.0.0/0");
+        CHECK(sc_series_add(s, &a, 1, 60) == SC_E_INVALID &&
+                  sc_series_count(s, &p, 0, 0, 60, &n) == SC_E_INVALID &&
+                  sc_series_remove(s, &a, 60) == SC_E_INVALID,
+              "%s: address calls on a string series", im);
+        CHECK(sc_series_add_string(c, "a", 1, 1, 60) == SC_E_INVALID &&
+                  sc_series_count_string(c, "a", 1, 0, 0, 60, &n) == SC_E_INVALID,
+              "%s: string calls on a CIDR series", im);
+        CHECK(sc_series_kind_of(s) == SC_SERIES_STRING && sc_series_kind_of(c) == SC_SERIES_CIDR,
+              "%s: kinds", im);
+        sc_table_free(t);
+    }
+}
+
+static void test_named_series_are_defined_once_per_table(void)
+{
+    for (int k = 0; k < 2; k++) {
+        const char *im = sc_impl_name(impls[k]);
+        sc_table *t;
+        if (!CHECK(sc_table_new(impls[k], NULL, &t) == SC_OK, "%s table", im)) continue;
+        sc_series *a = NULL, *b = NULL, *f = NULL;
+        sc_monitor m = {300, 6};
+        CHECK(sc_table_find_series(t, "ip", 2, &f) == SC_E_NO_SERIES, "%s: not yet", im);
+        CHECK(sc_table_define_series(t, "ip", 2, SC_SERIES_CIDR, &m, &a) == SC_OK &&
+                  sc_table_define_series(t, "ip", 2, SC_SERIES_CIDR, &m, &b) == SC_OK && a == b,
+              "%s: the same definition twice is one series", im);
+        CHECK(sc_table_define_series(t, "ip", 2, SC_SERIES_STRING, &m, &b) == SC_E_CONFLICT,
+              "%s: another kind", im);
+        CHECK(sc_table_define_series(t, "ip", 2, SC_SERIES_CIDR, &(sc_monitor){300, 5}, &b) ==
+                  SC_E_CONFLICT, "%s: another monitor", im);
+        CHECK(sc_table_define_series(t, "IP", 2, SC_SERIES_STRING, &m, &b) == SC_OK && b != a,
+              "%s: names match exactly", im);
+        CHECK(sc_table_find_series(t, "ip", 2, &f) == SC_OK && f == a, "%s: found", im);
+        CHECK(sc_table_define_series(t, "", 0, SC_SERIES_CIDR, &m, &b) == SC_E_INVALID,
+              "%s: an empty name", im);
+        CHECK(sc_table_define_series(t, "x", 1, (sc_series_kind)9, &m, &b) == SC_E_INVALID,
+              "%s: a bad kind", im);
+        sc_series_free(a);   /* a named series can go: its name goes with it */
+        CHECK(sc_table_find_series(t, "ip", 2, &f) == SC_E_NO_SERIES, "%s: gone", im);
+        sc_table_free(t);
+    }
+}
+
 /* ------------------------------------------------------------------ built-ins */
 
 static sc_time fake_now;
@@ -418,5 +507,7 @@ int main(void)
     RUN(test_prefixes_count_keys_of_their_family);
     RUN(test_an_add_past_the_limit_changes_nothing);
     RUN(test_built_in_events_count_in_every_configured_monitor);
+    RUN(test_string_series_count_by_exact_key);
+    RUN(test_named_series_are_defined_once_per_table);
     return check_done();
 }

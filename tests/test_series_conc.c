@@ -174,7 +174,7 @@ static void run(const sc_impl *impl, long adds)
     sc_options o = {.clock = clock_read, .clock_arg = sh};
     const char *im = sc_impl_name(impl);
     if (!CHECK(sc_table_new(impl, &o, &sh->tab) == SC_OK &&
-                   sc_series_new(sh->tab, &(sc_monitor){W, N}, &sh->s) == SC_OK,
+                   sc_series_new(sh->tab, SC_SERIES_CIDR, &(sc_monitor){W, N}, &sh->s) == SC_OK,
                "%s table and series", im)) {
         sc_table_free(sh->tab);
         free(sh);
