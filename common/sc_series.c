@@ -66,7 +66,8 @@ static int64_t reach(sc_series *s, sc_time now, int64_t *newest)
 static sc_status series_make(sc_table *tab, sc_series_kind kind, const sc_monitor *m,
                              sc_series **out)
 {
-    if (!tab || !monitor_ok(m) || !out || (kind != SC_SERIES_CIDR && kind != SC_SERIES_STRING))
+    if (!tab || !monitor_ok(m) || !out ||
+        (kind != SC_SERIES_CIDR && kind != SC_SERIES_STRING && kind != SC_SERIES_CIDR_IPV6))
         return SC_E_INVALID;
     sc_series *s = NULL;
     sc_status st = tab->impl->series_new(tab, m, &s);
@@ -154,7 +155,7 @@ static sc_status add_amount(sc_series *s, int64_t n, sc_time now, int64_t *epoch
 sc_status sc_series_add(sc_series *s, const sc_addr *key, int64_t n, sc_time now)
 {
     sc_addr a;
-    if (!s || s->kind != SC_SERIES_CIDR || !sc_normal_addr(key, &a)) return SC_E_INVALID;
+    if (!s || s->kind == SC_SERIES_STRING || !sc_normal_addr(key, &a)) return SC_E_INVALID;
     int64_t e;
     uint64_t mag;
     sc_status st = add_amount(s, n, now, &e, &mag);
@@ -165,7 +166,7 @@ sc_status sc_series_add(sc_series *s, const sc_addr *key, int64_t n, sc_time now
 sc_status sc_series_remove(sc_series *s, const sc_addr *key, sc_time now)
 {
     sc_addr a;
-    if (!s || s->kind != SC_SERIES_CIDR || !sc_normal_addr(key, &a)) return SC_E_INVALID;
+    if (!s || s->kind == SC_SERIES_STRING || !sc_normal_addr(key, &a)) return SC_E_INVALID;
     int64_t newest;
     reach(s, now, &newest);
     s->table->impl->series_remove(s, &a);
@@ -217,7 +218,7 @@ sc_status sc_series_count(const sc_series *cs, const sc_prefix *prefix, unsigned
 {
     sc_prefix buf;
     const sc_prefix *p = sc_normal_prefix(prefix, &buf);
-    if (!cs || cs->kind != SC_SERIES_CIDR || !p || !out) return SC_E_INVALID;
+    if (!cs || cs->kind == SC_SERIES_STRING || !p || !out) return SC_E_INVALID;
     int64_t first, last;
     sc_status st = count_range(cs, startv, endv, now, &first, &last);
     if (st != SC_OK) return st;

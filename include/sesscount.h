@@ -392,8 +392,11 @@ typedef struct sc_series sc_series;
 #define SC_SERIES_KEY_MAX 255    /* bytes in a string key */
 
 typedef enum sc_series_kind {
-    SC_SERIES_CIDR = 0,      /* address keys, counted by prefix (Momentum's cidr, cidr_ipv6) */
-    SC_SERIES_STRING         /* keys of 1 to 255 bytes, counted by exact key */
+    SC_SERIES_CIDR = 0,      /* address keys, counted by prefix (Momentum's cidr) */
+    SC_SERIES_STRING,        /* keys of 1 to 255 bytes, counted by exact key */
+    SC_SERIES_CIDR_IPV6      /* Momentum's cidr_ipv6: as SC_SERIES_CIDR, either family
+                                alike; a kind of its own only so that a name defined
+                                as one is not taken as the other */
 } sc_series_kind;
 
 /* Makes a series of `kind` and monitor `m` on `table` (its implementation

@@ -91,6 +91,15 @@ SC_API sc_status sc_lua_set_connecting_ip(lua_State *L, const sc_addr *ip);
  * L.  Cost: O(1). */
 SC_API int luaopen_msys_audit(lua_State *L);
 
+/* The entry point of msys.audit_series (SPEC "Windowed counts", Lua): the
+ * module of named series (define, add, count, remove_item), which sets the
+ * global msys.audit_series.  Its series live in the table bound to L (or
+ * the process-wide one) and are shared by every state bound to that table.
+ * sc_lua_bind preloads it beside msys.audit; the stand-alone copy is
+ * msys/audit_series.so, a link to msys/audit.so.  Errors, thread-safety
+ * and cost as luaopen_msys_audit. */
+SC_API int luaopen_msys_audit_series(lua_State *L);
+
 #ifdef __cplusplus
 }
 #endif

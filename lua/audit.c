@@ -14,7 +14,7 @@
 
 #define getstate(L)	((audit_State *)lua_touserdata(L, lua_upvalueindex(1)))
 
-#define connecting(s)	((s)->hasip ? &(s)->ip : NULL)
+#define connecting(s)	audit_connecting(s)
 
 
 /*
@@ -68,39 +68,20 @@ static const luaL_Reg audit_funcs[] = {
   {"set_connecting_ip", audit_setip},
   {"open", audit_open},
   {"cidr", audit_cidr},
+  {"set_clock", audit_setclock},
   {NULL, NULL}
 };
 
 
-/* msys.audit = module (on top); keeps the other fields of msys */
-static void setglobal (lua_State *L) {
-  int t = lua_getglobal(L, "msys");
-  if (t == LUA_TNIL) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setglobal(L, "msys");
-  }
-  else if (t != LUA_TTABLE)
-    luaL_error(L, "global 'msys' is a %s, not a table", lua_typename(L, t));
-  lua_pushvalue(L, -2);
-  lua_setfield(L, -2, "audit");
-  lua_pop(L, 1);
-}
-
-
 SC_API int luaopen_msys_audit (lua_State *L) {
   audit_State *s = audit_getstate(L);
-  if (s->table == NULL) {  /* not bound: the process-wide table */
-    sc_status st;
-    if ((s->table = audit_default(&st)) == NULL)
-      return luaL_error(L, "msys.audit: cannot make its table (%s)",
-                        sc_strerror(st));
-  }
+  audit_table(L, s);  /* not bound: the process-wide table */
   audit_sessionmeta(L);
-  luaL_newlibtable(L, audit_funcs);
+  lua_createtable(L, 0, 12);  /* the module */
   lua_pushvalue(L, -2);  /* the audit_State, as upvalue */
   luaL_setfuncs(L, audit_funcs, 1);
-  setglobal(L);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, audit_eventfuncs, 1);
+  audit_setglobal(L, "audit");
   return 1;
 }

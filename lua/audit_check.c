@@ -45,15 +45,16 @@ static void addquoted (luaL_Buffer *b, const char *s, size_t l) {
 
 
 /*
-** raises the error for status 'st' about argument 'arg' (a string on the
-** stack, or 0 for none); 'what' names what a parse error ('e') was
-** parsing: "cidr" or "ip"
+** raises the error for status 'st' about argument 'arg' whose text is at
+** stack index 'idx' (the argument itself, or a field of it pushed on the
+** stack; 0 for none); 'what' names what a parse error ('e') was parsing:
+** "cidr", "ip" or "monitor"
 */
-int audit_fail (lua_State *L, int arg, const char *what, sc_status st,
-                const sc_error *e) {
+int audit_failat (lua_State *L, int idx, int arg, const char *what, sc_status st,
+                  const sc_error *e) {
   luaL_Buffer b;
   size_t l = 0;
-  const char *s = (arg > 0) ? lua_tolstring(L, arg, &l) : NULL;
+  const char *s = (idx != 0) ? lua_tolstring(L, idx, &l) : NULL;
   if (s == NULL || (st != SC_E_PARSE && st != SC_E_NO_SERVICE &&
                     st != SC_E_NEEDS_CLUSTERING)) {
     if (arg > 0)
@@ -82,6 +83,12 @@ int audit_fail (lua_State *L, int arg, const char *what, sc_status st,
   }
   luaL_pushresult(&b);
   return luaL_argerror(L, arg, lua_tostring(L, -1));
+}
+
+
+int audit_fail (lua_State *L, int arg, const char *what, sc_status st,
+                const sc_error *e) {
+  return audit_failat(L, arg, arg, what, st, e);
 }
 
 
@@ -117,4 +124,84 @@ sc_service audit_checkservice (lua_State *L, int arg, const sc_table *t) {
   if (st != SC_OK)
     audit_fail(L, arg, NULL, st, NULL);
   return v;
+}
+
+
+/* checks that argument 'arg' is a monitor "W,N" */
+sc_monitor audit_checkmonitor (lua_State *L, int arg) {
+  size_t l;
+  const char *s = luaL_checklstring(L, arg, &l);
+  sc_monitor m = {0, 0};
+  sc_error e;
+  sc_status st = sc_monitor_parse(s, l, &m, &e);
+  if (st != SC_OK)
+    audit_fail(L, arg, "monitor", st, &e);
+  return m;
+}
+
+
+/* the whole number at stack index 'idx' (an integer, or a float with an
+** integral value), for argument 'arg'; 'what' names it in errors */
+int64_t audit_checkamount (lua_State *L, int idx, int arg, const char *what) {
+  lua_Integer n;
+  int isnum;
+  if (lua_isinteger(L, idx))
+    return (int64_t)lua_tointeger(L, idx);
+  n = lua_tointegerx(L, idx, &isnum);
+  if (lua_type(L, idx) != LUA_TNUMBER || !isnum)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a whole number, got %s", what,
+                                          lua_type(L, idx) == LUA_TNUMBER
+                                            ? "a fraction" : luaL_typename(L, idx)));
+  return (int64_t)n;
+}
+
+
+/* the window index t[field] (a table at 't'), 'def' when absent */
+unsigned audit_optwindow (lua_State *L, int t, const char *field, unsigned def) {
+  int64_t v;
+  if (lua_getfield(L, t, field) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return def;
+  }
+  v = audit_checkamount(L, -1, t, field);
+  if (v < 0 || v >= (int64_t)SC_MONITOR_WINDOWS_MAX)
+    luaL_argerror(L, t, lua_pushfstring(L, "%s out of range (%I)", field, (lua_Integer)v));
+  lua_pop(L, 1);
+  return (unsigned)v;
+}
+
+
+/*
+** pushes the count of series 'ser' over windows a..b for the key at stack
+** index 'key' (0 or nil: none), as argument 'arg' gave it: for a CIDR
+** series a cidr, relative masks and a missing key meaning the connecting
+** IP; for a string series the key itself, which must be there
+*/
+void audit_countkey (lua_State *L, int arg, const sc_series *ser, int key,
+                     const audit_State *s, unsigned a, unsigned b) {
+  uint64_t n = 0;
+  sc_error e = {SC_PARSE_OK, NULL, 0};
+  sc_status st;
+  size_t l = 0;
+  const char *k = (key != 0 && !lua_isnil(L, key)) ? lua_tolstring(L, key, &l) : NULL;
+  if (key != 0 && !lua_isnil(L, key) && k == NULL)
+    luaL_argerror(L, arg, lua_pushfstring(L, "key must be a string, got %s",
+                                          luaL_typename(L, key)));
+  if (sc_series_kind_of(ser) == SC_SERIES_STRING) {
+    if (k == NULL || l == 0 || l > SC_SERIES_KEY_MAX)
+      luaL_argerror(L, arg, "a string series needs a key of 1 to 255 bytes");
+    st = sc_series_count_string(ser, k, l, a, b, audit_now(L), &n);
+  }
+  else {
+    if (k == NULL && !s->hasip)
+      luaL_argerror(L, arg, "no cidr and no connecting IP");
+    st = sc_series_count_text(ser, k, l, audit_connecting(s), a, b, audit_now(L), &n, &e);
+  }
+  if (st == SC_E_RANGE)
+    luaL_argerror(L, arg, lua_pushfstring(L, "bad window range %d to %d (windows 0 to %d)",
+                                          (int)a, (int)b,
+                                          (int)sc_series_monitor(ser).windows - 1));
+  if (st != SC_OK)
+    audit_failat(L, key, arg, "cidr", st, &e);
+  lua_pushinteger(L, (lua_Integer)n);
 }

@@ -3,8 +3,8 @@
 # - it needs no liblua (the interpreter that loads it has Lua built in) and
 #   no jemalloc (a dlopen'ed jemalloc can fail to load);
 # - it leaves Lua's API undefined, for the loading interpreter to provide;
-# - it exports luaopen_msys_audit and nothing else (audit.map), so its copy
-#   of sesscount stays private.
+# - it exports luaopen_msys_audit and luaopen_msys_audit_series and nothing
+#   else (audit.map), so its copy of sesscount stays private.
 foreach(v MODULE READELF)
   if(NOT ${v})
     message(FATAL_ERROR "check_module.cmake: -D${v}=... is required")
@@ -46,8 +46,10 @@ foreach(l IN LISTS lines)
   endif()
 endforeach()
 message(STATUS "exported: ${exported}; undefined lua_*/luaL_*: ${lua_undefined}")
-if(NOT exported STREQUAL "luaopen_msys_audit")
-  message(FATAL_ERROR "${MODULE} must export luaopen_msys_audit only, not: ${exported}")
+list(SORT exported)
+if(NOT exported STREQUAL "luaopen_msys_audit;luaopen_msys_audit_series")
+  message(FATAL_ERROR "${MODULE} must export luaopen_msys_audit and luaopen_msys_audit_series "
+                      "only, not: ${exported}")
 endif()
 if(lua_undefined EQUAL 0)
   message(FATAL_ERROR "${MODULE} defines Lua's API itself: it must take the interpreter's")

@@ -77,7 +77,9 @@ do
   for k, v in pairs(m) do names[#names + 1] = k .. ':' .. type(v) end
   table.sort(names)
   eq(table.concat(names, ' '),
-     'cidr:function inbound_session_count:function open:function set_connecting_ip:function',
+     'cidr:function configure:function connections:function inbound_session_count:function '
+       .. 'note:function open:function receptions:function rejections:function set_clock:function '
+       .. 'set_connecting_ip:function',
      'the module functions')
 end
 
