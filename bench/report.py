@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/report.py: reads sc_bench's Google Benchmark JSON.
 
-  report.py table RESULTS.json               the table scripts/bench prints
+  report.py table RESULTS.json [SERIES.json]  the table scripts/bench prints
   report.py compare BASELINE.json RESULTS.json [--threshold PCT] [--alpha P]
                     [--metric both|real|cpu]
                                              the regression gate (exit 1 on a regression)
@@ -31,7 +31,9 @@ IMPLS = ("fast", "peer", "ref")
 MIXES = ("mta", "random4", "random6")
 OPS = ("count_rel24", "count_rel32", "count_rel48", "count_rel64", "count_rel128",
        "count_short", "count_prefix", "count_text", "open_close", "mta_loop",
-       "count_under_writes")
+       "count_under_writes",
+       # sc_series_bench (windowed counts); series_turn's time is its p99_ns
+       "series_add", "series_count_rel24", "series_count_range", "series_turn")
 LIMITS = ("dram_miss", "dram_miss_threads", "atomic_add", "atomic_add_contended")
 NAME_RE = re.compile(r"^(?P<impl>fast|peer|ref)/(?P<op>[a-z0-9_]+)/(?P<mix>[a-z0-9]+)/(?P<n>\d+)"
                      r"(?P<rt>/real_time)?(?:/threads:(?P<thr>\d+))?$")
@@ -42,6 +44,14 @@ NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 def die(msg, code=2):
     print("report.py: " + msg, file=sys.stderr)
     sys.exit(code)
+
+
+def load_all(paths):
+    """Several results JSONs (sc_bench's, sc_series_bench's) as one."""
+    data = load(paths[0])
+    for p in paths[1:]:
+        data["benchmarks"] = data["benchmarks"] + load(p)["benchmarks"]
+    return data
 
 
 def load(path):
@@ -93,10 +103,14 @@ def results(data):
         if b.get("error_occurred"):
             r.error = b.get("error_message", "error")
             continue
-        r.times.append(b["real_time"] * NS.get(b.get("time_unit", "ns"), 1.0))
+        if "p99_ns" in b:   # a latency row: its p99 is the figure
+            r.times.append(b["p99_ns"])
+        else:
+            r.times.append(b["real_time"] * NS.get(b.get("time_unit", "ns"), 1.0))
         if "items_per_second" in b:
             r.items.append(b["items_per_second"])
-        for k in ("bytes_per_session", "huge_page_fraction", "writes_per_second", "writers"):
+        for k in ("bytes_per_session", "bytes_per_event", "huge_page_fraction",
+                  "writes_per_second", "writers"):
             if k in b:
                 r.counters[k] = b[k]
     return out
@@ -231,7 +245,7 @@ def table(data, out=sys.stdout):
             if f and one and f.ips and one.ips:
                 scale = f.ips / one.ips
         fp = fns / pns if fns is not None and pns else None
-        bps = f.counters.get("bytes_per_session") if f else None
+        bps = f.counters.get("bytes_per_session", f.counters.get("bytes_per_event")) if f else None
         if last_op is not None and op != last_op:
             w("\n")
         last_op = op
@@ -260,7 +274,10 @@ def table(data, out=sys.stdout):
       "count_rel24 (count_rel48 for random6) of the same mix and sessions.  thr: threads\n"
       "(1+Nw: one timed counting thread and N writer threads).  /threads rows: ns is wall\n"
       "time per operation of all threads together; scale = their items/s over 1 thread's.\n"
-      "\"-\": not run (peer and ref run only where they fit: see README).\n")
+      "\"-\": not run (peer and ref run only where they fit: see README).\n"
+      "series_* rows (sc_series_bench): sessions = events per window of a \"60,6\" series\n"
+      "holding six such windows; B/sess = bytes per event; series_turn: the p99 of adds\n"
+      "timed one by one across turns that send a full window out of the ring.\n")
 
 
 # ------------------------------------------------------------------ compare
@@ -463,8 +480,9 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `report.py table X | head` ends quietly
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("table", help="print the table of a results JSON")
-    t.add_argument("results")
+    t = sub.add_parser("table", help="print the table of results JSONs (sc_bench's and "
+                                     "sc_series_bench's)")
+    t.add_argument("results", nargs="+")
     c = sub.add_parser("compare", help="gate RESULTS against BASELINE")
     c.add_argument("baseline")
     c.add_argument("results")
@@ -480,7 +498,7 @@ def main():
     p.add_argument("svg")
     a = ap.parse_args()
     if a.cmd == "table":
-        table(load(a.results))
+        table(load_all(a.results))
     elif a.cmd == "compare":
         sys.exit(compare(a.baseline, a.results, a.threshold, a.alpha, a.metric))
     else:

@@ -81,25 +81,15 @@ struct Options {
 
 static size_t parse_size(const std::string &s)
 {
-    char *end = nullptr;
-    double v = strtod(s.c_str(), &end);
-    std::string suf = end ? end : "";
-    if (suf == "K" || suf == "k") v *= 1e3;
-    else if (suf == "M" || suf == "m") v *= 1e6;
-    else if (!suf.empty()) die("bad size '" + s + "'");
-    if (v < 1) die("bad size '" + s + "'");
-    return (size_t)v;
+    size_t v = size_from_text(s);
+    if (!v) die("bad size '" + s + "'");
+    return v;
 }
 
 static std::vector<size_t> parse_sizes(const std::string &list)
 {
-    std::vector<size_t> v;
-    std::stringstream ss(list);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) v.push_back(parse_size(item));
-    if (v.empty()) die("--sizes needs at least one size");
-    std::sort(v.begin(), v.end());
+    std::vector<size_t> v = sizes_from_text(list);
+    if (v.empty()) die("bad --sizes '" + list + "'");
     return v;
 }
 

@@ -15,7 +15,9 @@
 // random6: uniform IPv6 over all 2^128 addresses (never IPv4-mapped), SMTP.
 #include "workload.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 namespace scb {
@@ -238,6 +240,36 @@ static Text text_of(const Query &q, Rng &rng)
     t.svc_len = (uint8_t)strlen(t.svc_name);
     t.connecting = q.addr;
     return t;
+}
+
+size_t size_from_text(const std::string &s)
+{
+    char *end = nullptr;
+    double v = strtod(s.c_str(), &end);
+    std::string suf = end ? end : "";
+    if (suf == "K" || suf == "k") v *= 1e3;
+    else if (suf == "M" || suf == "m") v *= 1e6;
+    else if (!suf.empty()) return 0;
+    return v < 1 ? 0 : (size_t)v;
+}
+
+std::vector<size_t> sizes_from_text(const std::string &list)
+{
+    std::vector<size_t> v;
+    size_t at = 0;
+    while (at <= list.size()) {
+        size_t comma = list.find(',', at);
+        std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        if (!item.empty()) {
+            size_t n = size_from_text(item);
+            if (!n) return {};
+            v.push_back(n);
+        }
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+    }
+    std::sort(v.begin(), v.end());
+    return v;
 }
 
 Workload *workload_build(Mix mix, size_t n)

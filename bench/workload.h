@@ -111,6 +111,11 @@ struct Workload {
 
 Workload *workload_build(Mix mix, size_t n);
 
+// "64K" -> 64000, "10M" -> 10000000; 0 when the text is no size.
+size_t size_from_text(const std::string &s);
+// "1K,64K" -> {1000, 64000}, sorted; empty when any item is no size.
+std::vector<size_t> sizes_from_text(const std::string &list);
+
 }  // namespace scb
 
 #endif
