@@ -135,6 +135,15 @@ void sc_trie_prefetch(sc_root r, const uint8_t *addr);
  * root slot (count, child, from). */
 uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
                        unsigned from, const uint8_t *q, unsigned len);
+/* Walks of one prefix below k root child words (k at most SC_WARM_MAX), in
+ * lockstep: each level asks for the next line of every walk before it reads
+ * any, so the walks' misses overlap instead of queueing; the counts that
+ * follow (sc_trie_count, one per root) then find their lines in the cache.
+ * Reads only; the caller is inside an RCU read-side section.  A count over
+ * a range of series windows costs about one walk's latency this way. */
+#define SC_WARM_MAX 64
+void sc_trie_warm(const _Atomic uintptr_t *const *child, unsigned k, const uint8_t *q,
+                  unsigned len);
 /* The same walk, saying where the answer came from (sc_fast_inspect.h). */
 uint64_t sc_trie_count_traced(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
                               unsigned from, const uint8_t *q, unsigned len,

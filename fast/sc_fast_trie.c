@@ -424,3 +424,58 @@ uint64_t sc_trie_count_traced(const _Atomic uint64_t *count, const _Atomic uintp
 {
     return trie_count(count, child, from, q, len, tr);
 }
+
+/* ---------------------------------------------------------------- several walks at once */
+
+/* Asks for the line the next step from word w will read for q. */
+static void ask_next(uintptr_t w, const uint8_t *q)
+{
+    if (!w || sc_is_inline(w) || sc_word_kind(w) == SC_LEAF) return;
+    const sc_node *n = sc_node_of(w);
+    unsigned depth = sc_word_depth(w);
+    int kind = sc_word_kind(w);
+    if (kind == SC_N256) {
+        __builtin_prefetch(&sc_slots_of_kind(n, kind, depth)[q[depth]]);
+    } else if (sc_indexed(kind)) {
+        __builtin_prefetch(&sc_keys(n, depth)[q[depth]]);
+    } else {
+        /* A listed node is small (an N16 is 5 lines at most): ask for all
+         * of it, so that the slot the key scan picks is on its way too. */
+        size_t size = sc_node_size(kind, depth);
+        for (size_t off = 0; off < size; off += SC_CACHE_LINE)
+            __builtin_prefetch((const char *)n + off);
+    }
+}
+
+/* The child word one step below node word w on q's path, or 0 when the
+ * walk ends at or above this node (a count of len reads this node's lines,
+ * already asked for) or leaves the keys held. */
+static uintptr_t step(uintptr_t w, const uint8_t *q, unsigned len)
+{
+    if (!w || sc_is_inline(w) || sc_word_kind(w) == SC_LEAF) return 0;
+    unsigned depth = sc_word_depth(w);
+    if (len <= depth * 8u + 8u) return 0;
+    const sc_slot *s = sc_find_in(sc_node_of(w), sc_word_kind(w), depth, q[depth]);
+    return s ? sc_child_of(s) : 0;
+}
+
+void sc_trie_warm(const _Atomic uintptr_t *const *child, unsigned k, const uint8_t *q,
+                  unsigned len)
+{
+    uintptr_t w[SC_WARM_MAX];
+    if (k > SC_WARM_MAX) k = SC_WARM_MAX;
+    for (unsigned i = 0; i < k; i++) {
+        /* acquire: as sc_child_of; the words lead to nodes read below. */
+        w[i] = atomic_load_explicit(child[i], memory_order_acquire);
+        ask_next(w[i], q);
+    }
+    for (unsigned level = 0; level < 16; level++) {
+        bool more = false;
+        for (unsigned i = 0; i < k; i++) {
+            w[i] = step(w[i], q, len);
+            ask_next(w[i], q);
+            more |= w[i] != 0;
+        }
+        if (!more) break;
+    }
+}
