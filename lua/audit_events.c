@@ -26,7 +26,7 @@ static sc_series *eventseries (lua_State *L, audit_State *s, sc_event kind) {
   sc_series *ser = NULL;
   sc_status st = sc_table_event_series(audit_table(L, s), kind, &m, &ser);
   if (st == SC_E_NOT_CONFIGURED)
-    luaL_error(L, "inbound audit is not configured");
+    luaL_argerror(L, 1, "inbound audit is not configured");
   if (st != SC_OK)
     luaL_argerror(L, 1, lua_pushfstring(L, "monitor \"%s\" is not configured",
                                         lua_tostring(L, 1)));
@@ -150,7 +150,7 @@ static int audit_note (lua_State *L) {
     return luaL_argerror(L, 2, "no ip and no connecting IP");
   st = sc_table_note(audit_table(L, s), kind, &ip, n, audit_now(L));
   if (st == SC_E_NOT_CONFIGURED)
-    return luaL_error(L, "inbound audit is not configured");
+    return luaL_argerror(L, 1, "inbound audit is not configured");
   if (st == SC_E_RANGE)
     return luaL_argerror(L, 3, "count out of range");
   if (st != SC_OK)

@@ -135,8 +135,9 @@ static void connection (Worker *w, lua_State *L, int f, int s, int h) {
   want[3] = 2;
   want[4] = NTHREADS * site;
   a = peer(f, t, s, h, 0);
-  sc_prefix_make(&a, (f == SC_INET4) ? 24 : 64, &p);
-  sc_format_prefix(&p, wantnet, sizeof(wantnet));
+  if (sc_prefix_make(&a, (f == SC_INET4) ? 24 : 64, &p) != SC_OK ||
+      !sc_format_prefix(&p, wantnet, sizeof(wantnet)))
+    strcpy(wantnet, "(no prefix)");  /* the comparison below then fails, as it should */
   a = peer(f, t, s, h, mapped);
   sc_lua_set_connecting_ip(L, &a);
   lua_getglobal(L, "check_connection");
@@ -210,7 +211,8 @@ static int isempty (void) {
   uint64_t n;
   int i;
   for (i = 0; i < 2; i++) {
-    sc_parse_cidr(all[i], strlen(all[i]), NULL, &p, NULL);
+    if (sc_parse_cidr(all[i], strlen(all[i]), NULL, &p, NULL) != SC_OK)
+      return 0;
     for (v = 0; sc_count(table, &p, v, &n) == SC_OK; v++)
       if (n != 0)
         return 0;

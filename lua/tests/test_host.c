@@ -126,7 +126,10 @@ static int isempty (void) {
   uint64_t n;
   int i, empty = 1;
   for (i = 0; i < 2; i++) {
-    sc_parse_cidr(all[i], strlen(all[i]), NULL, &p, NULL);
+    if (sc_parse_cidr(all[i], strlen(all[i]), NULL, &p, NULL) != SC_OK) {
+      fprintf(stderr, "test_host: %s does not parse\n", all[i]);
+      return 0;
+    }
     for (v = 0; v < SC_MAX_SERVICES; v++) {
       if (sc_count(table, &p, v, &n) != SC_OK)
         break;  /* past the table's services */
@@ -144,7 +147,8 @@ static int isempty (void) {
 /* the number of SMTP sessions from 192.0.2.1 in 't' */
 static uint64_t smtp1 (const sc_table *t) {
   uint64_t n = 0;
-  sc_count_text(t, "192.0.2.1", 9, NULL, "SMTP", 4, &n, NULL);
+  if (sc_count_text(t, "192.0.2.1", 9, NULL, "SMTP", 4, &n, NULL) != SC_OK)
+    return UINT64_MAX;  /* no answer: no check can pass with it */
   return n;
 }
 

@@ -77,8 +77,8 @@ set_clock(function() return T end)
 raises(bad(1, 'set_clock', 'function expected, got string'), set_clock, 'soon')
 
 -- ------------------------------------------------------------ before configure
-raises('inbound audit is not configured', connections, '60,1', '192.0.2.1')
-raises('inbound audit is not configured', note, 'connection', '192.0.2.1')
+raises(bad(1, 'connections', 'inbound audit is not configured'), connections, '60,1', '192.0.2.1')
+raises(bad(1, 'note', 'inbound audit is not configured'), note, 'connection', '192.0.2.1')
 
 -- ------------------------------------------------------------ configure
 raises(bad(1, 'configure', 'table expected, got string'), configure, '60,1')
@@ -91,7 +91,8 @@ raises(bad(1, 'configure', 'invalid monitor "60 ,1": white space or NUL at offse
 raises(bad(1, 'configure', 'monitors must be a list of "W,N" strings'), configure, {monitors = {60}})
 raises(bad(1, 'configure', 'unknown option monitor'), configure, {monitor = {'60,1'}})
 raises(bad(1, 'configure', 'a monitor is given twice'), configure, {monitors = {'60,1', '60, 1'}})
-raises('inbound audit is not configured', connections, '60,1', '192.0.2.1')   -- nothing changed
+raises(bad(1, 'connections', 'inbound audit is not configured'), connections, '60,1',
+       '192.0.2.1')                                                           -- nothing changed
 configure({monitors = {'60,1', '300, 6'}})
 configure({monitors = {'60,1', '300,6'}})                                     -- the same: no-op
 raises(bad(1, 'configure', 'monitors already configured as another list'), configure,
