@@ -134,6 +134,10 @@ static inline bool sc_bits_equal(const uint8_t *a, const uint8_t *b, unsigned le
     return ((a[full] ^ b[full]) & mask) == 0;
 }
 
+/* Writes v in decimal at p (no NUL); returns the digits written (at most
+ * 10).  The formatters of prefixes and monitors share it. */
+size_t sc_put_dec(char *p, uint32_t v);
+
 /* Turns a parsed IPv6 address into IPv4 when it is IPv4-mapped. */
 void sc_addr_unmap(sc_addr *addr);
 

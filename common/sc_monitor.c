@@ -72,24 +72,15 @@ sc_status sc_monitor_parse(const char *text, size_t len, sc_monitor *out, sc_err
     return SC_OK;
 }
 
-static size_t put_dec(char *p, uint32_t v)
-{
-    char tmp[10];
-    size_t n = 0;
-    do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
-    for (size_t k = 0; k < n; k++) p[k] = tmp[n - 1 - k];
-    return n;
-}
-
 size_t sc_monitor_format(const sc_monitor *m, char *buf, size_t cap)
 {
     if (!m || !buf || cap < SC_MONITOR_TEXT_MAX || m->interval < 1 ||
         m->interval > SC_MONITOR_INTERVAL_MAX || m->windows < 1 ||
         m->windows > SC_MONITOR_WINDOWS_MAX)
         return 0;
-    size_t n = put_dec(buf, m->interval);
+    size_t n = sc_put_dec(buf, m->interval);
     buf[n++] = ',';
-    n += put_dec(buf + n, m->windows);
+    n += sc_put_dec(buf + n, m->windows);
     buf[n] = '\0';
     return n;
 }

@@ -83,9 +83,9 @@ sc_status sc_prefix_make(const sc_addr *addr, unsigned len, sc_prefix *out)
     return SC_OK;
 }
 
-static size_t put_dec(char *p, unsigned v)
+size_t sc_put_dec(char *p, uint32_t v)
 {
-    char tmp[4];
+    char tmp[10];
     size_t n = 0;
     do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
     for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
@@ -146,14 +146,14 @@ size_t sc_format_prefix(const sc_prefix *prefix, char *buf, size_t cap)
     size_t n = 0;
     if (nb == 4) {
         for (int i = 0; i < 4; i++) {
-            n += put_dec(buf + n, prefix->addr.bytes[i]);
+            n += sc_put_dec(buf + n, prefix->addr.bytes[i]);
             if (i < 3) buf[n++] = '.';
         }
     } else {
         n = format_v6(prefix->addr.bytes, buf);
     }
     buf[n++] = '/';
-    n += put_dec(buf + n, prefix->len);
+    n += sc_put_dec(buf + n, prefix->len);
     buf[n] = '\0';
     return n;
 }

@@ -10,6 +10,7 @@
 
 #include "sc_diff_model.h"
 #include "sc_internal.h"
+#include "sc_rng.h"
 #include "sc_sdiff.h"
 
 #define NONE INT64_MIN
@@ -37,13 +38,7 @@ typedef struct ctx {
     size_t cap;
 } ctx;
 
-static uint64_t rnd(ctx *c)
-{
-    uint64_t z = (c->rng += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
+static uint64_t rnd(ctx *c) { return sc_splitmix(&c->rng); }
 static size_t below(ctx *c, size_t n) { return n ? (size_t)(rnd(c) % n) : 0; }
 static bool chance(ctx *c, unsigned pct) { return below(c, 100) < pct; }
 

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "sc_check.h"
+#include "sc_rng.h"
 #include "sc_watch.h"
 #include "sesscount.h"
 
@@ -48,13 +49,7 @@
 #define HELD_MAX 4096
 
 typedef struct rng { uint64_t s; } rng;
-static uint64_t next(rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t next(rng *r) { return sc_splitmix(&r->s); }
 
 typedef struct op { sc_addr addr; sc_service svc; bool open; } op;
 

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "sc_check.h"
+#include "sc_rng.h"
 #include "sesscount.h"
 
 #define W 1
@@ -53,13 +54,7 @@ typedef struct shared {
 } shared;
 
 typedef struct rng { uint64_t s; } rng;
-static uint64_t next(rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t next(rng *r) { return sc_splitmix(&r->s); }
 
 static sc_time clock_read(void *arg) { return atomic_load(&((shared *)arg)->clock); }
 
