@@ -25,13 +25,10 @@
 // holds every length of every key in six windows), --peer-max6=N (64K);
 // the rest go to Google Benchmark.
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -39,18 +36,14 @@ extern "C" {
 #include "peer_lfht.h"
 #include "sesscount.h"
 }
+#include "bench_main.h"
 #include "workload.h"
 
 namespace scb {
 
-using benchmark::State;
-using Clock = std::chrono::steady_clock;
+const char *const g_program = "sc_series_bench";
 
-[[noreturn]] static void die(const std::string &why)
-{
-    fprintf(stderr, "sc_series_bench: %s\n", why.c_str());
-    exit(1);
-}
+using benchmark::State;
 
 enum { W = 60, N = 6 };
 static const sc_time kBase = 1700000040;   // a window boundary of W
@@ -63,12 +56,6 @@ struct Options {
     // ref's add scans its list: building six windows is quadratic.
     size_t ref_max = 4000, peer_max = 64000, peer_max6 = 64000;
 };
-
-enum class Impl { fast, peer, ref };
-static const char *impl_name(Impl i)
-{
-    return i == Impl::fast ? "fast" : i == Impl::peer ? "peer" : "ref";
-}
 
 // ------------------------------------------------------------------ one population
 
@@ -179,10 +166,8 @@ static Pop *acquire(Impl impl, Mix mix, size_t n)
     p->bytes = bytes_of(p);
     p->bytes_per_event = (double)p->bytes / (double)p->events;
     g_pop = p;
-    printf("  .. series %s/%s/%zu: built in %.1f s, %.1f bytes per event\n", impl_name(impl),
-           mix_name(mix), n, std::chrono::duration<double>(Clock::now() - t0).count(),
-           (double)p->bytes / (double)p->events);
-    fflush(stdout);
+    say("series %s/%s/%zu: built in %.1f s, %.1f bytes per event", impl_name(impl), mix_name(mix),
+        n, since(t0), (double)p->bytes / (double)p->events);
     return p;
 }
 
@@ -294,52 +279,28 @@ static void register_all(const Options &o)
 static Options parse_options(int *argc, char **argv)
 {
     Options o;
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        std::string a = argv[i];
-        auto val = [&](const char *name) -> const char * {
-            size_t k = strlen(name);
-            return a.compare(0, k, name) == 0 && a.size() > k && a[k] == '=' ? argv[i] + k + 1
-                                                                             : nullptr;
-        };
+    take_flags(argc, argv, [&](const char *a) {
         const char *v;
-        if ((v = val("--sizes"))) {
+        if ((v = flag_value(a, "--sizes"))) {
             o.sizes = sizes_from_text(v);
             if (o.sizes.empty()) die("bad --sizes");
-        } else if ((v = val("--min-time"))) o.min_time = atof(v);
-        else if ((v = val("--ref-max"))) o.ref_max = size_from_text(v);
-        else if ((v = val("--peer-max6"))) o.peer_max6 = size_from_text(v);
-        else if ((v = val("--peer-max"))) o.peer_max = size_from_text(v);
-        else argv[out++] = argv[i];
-    }
-    *argc = out;
-    argv[out] = nullptr;
-    if (o.min_time <= 0) die("--min-time must be positive");
+        } else if ((v = flag_value(a, "--min-time"))) o.min_time = atof(v);
+        else if ((v = flag_value(a, "--ref-max"))) o.ref_max = size_from_text(v);
+        else if ((v = flag_value(a, "--peer-max6"))) o.peer_max6 = size_from_text(v);
+        else if ((v = flag_value(a, "--peer-max"))) o.peer_max = size_from_text(v);
+        else return false;
+        return true;
+    });
     return o;
 }
 
 }  // namespace scb
 
-// As sc_bench: huge pages for jemalloc's arenas, freed pages kept mapped.
-extern "C" {
-extern const char *malloc_conf;
-const char *malloc_conf = "thp:always,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1";
-}
-
 int main(int argc, char **argv)
 {
     using namespace scb;
     Options o = parse_options(&argc, argv);
-    std::vector<char *> args(argv, argv + argc);
-    std::string min_time_flag = "--benchmark_min_time=" + std::to_string(o.min_time);
-    bool has_min_time = false;
-    for (int i = 1; i < argc; i++) has_min_time |= strncmp(argv[i], "--benchmark_min_time", 20) == 0;
-    if (!has_min_time) args.insert(args.begin() + 1, &min_time_flag[0]);
-    args.push_back(nullptr);
-    argc = (int)args.size() - 1;
-    argv = args.data();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+    start_benchmark(argc, argv, o.min_time);
     peer_thread_online();
     register_all(o);
     benchmark::RunSpecifiedBenchmarks();
