@@ -48,7 +48,20 @@ struct sc_impl {
     void (*series_turn)(sc_series *s, int64_t oldest);
     /* Waits until retired memory is freed (sc_table_reclaim). */
     void (*reclaim)(const sc_table *tab);
+    /* The walk of sc_walk_tree (sc_walk.c has checked every argument and
+     * normalised root): visit(arg, b) for root (when it holds sessions),
+     * each branching point and each full address under it, in pre-order
+     * (sc_prefix_cmp), each once, until visit returns non-zero.  A prefix
+     * of length >= cut is handed over without the prefixes under it
+     * (sc_top asks for nothing below its length; SC_WALK_ALL: no cut).
+     * visit is called with no lock of the table held and outside any
+     * read-side section.  SC_E_NOMEM only before the first call of visit. */
+    sc_status (*walk)(const sc_table *tab, const sc_prefix *root, sc_service svc, unsigned cut,
+                      sc_visit_fn visit, void *arg);
 };
+
+/* A walk's cut that cuts nothing: longer than any prefix. */
+#define SC_WALK_ALL 129u
 
 /* What every implementation's series starts with. */
 struct sc_series {
@@ -132,6 +145,17 @@ static inline bool sc_bits_equal(const uint8_t *a, const uint8_t *b, unsigned le
     if (rest == 0) return true;
     uint8_t mask = (uint8_t)(0xFF00u >> rest);
     return ((a[full] ^ b[full]) & mask) == 0;
+}
+
+/* The order of walks and of sc_top's ties (sesscount.h): family (IPv4,
+ * 4, before IPv6, 6), then address, then length: a prefix before the
+ * prefixes under it.  Negative, zero or positive, as memcmp. */
+static inline int sc_prefix_cmp(const sc_prefix *a, const sc_prefix *b)
+{
+    if (a->addr.family != b->addr.family) return a->addr.family < b->addr.family ? -1 : 1;
+    int c = memcmp(a->addr.bytes, b->addr.bytes, sizeof a->addr.bytes);
+    if (c != 0) return c;
+    return (a->len > b->len) - (a->len < b->len);
 }
 
 /* Writes v in decimal at p (no NUL); returns the digits written (at most

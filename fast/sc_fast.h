@@ -47,10 +47,11 @@ typedef struct sc_shard {
     uint32_t unused;
 } sc_shard;
 
-typedef struct sc_top {
+/* (sc_top16, not sc_top: that is the public ranking, sesscount.h.) */
+typedef struct sc_top16 {
     _Atomic uintptr_t child[SC_TOP_SLOTS];
     sc_shard shard[SC_TOP_SLOTS];
-} sc_top;
+} sc_top16;
 
 /* Per-CPU short counters of one tree: prefixes /0, /4, /8, /12 of the
  * first 16 bits (1 + 16 + 256 + 4096 counters); /16 lives in the top. */
@@ -62,7 +63,7 @@ typedef struct sc_short_stripe {
 /* One (service, family): a direct-indexed top of 2^16 slots, the short
  * counters, and below each slot a path-compressed trie (sc_fast_trie.c). */
 typedef struct sc_tree {
-    sc_top *top;
+    sc_top16 *top;
     sc_short_stripe *stripes;    /* nstripes of them */
     unsigned addr_bytes;         /* 4 or 16 */
 } sc_tree;
@@ -112,7 +113,7 @@ typedef struct sc_root {
     unsigned from;
 } sc_root;
 
-static inline sc_root sc_top_root(sc_top *top, unsigned i)
+static inline sc_root sc_top_root(sc_top16 *top, unsigned i)
 {
     return (sc_root){&top->shard[i].count, &top->child[i], SC_TOP_BITS / 8};
 }
@@ -153,6 +154,16 @@ void sc_retire(sc_fast_table *t, void *p, size_t size);
 void sc_retire_flush_all(sc_fast_table *t);
 /* Frees a /16's whole subtree at once (table teardown, no readers). */
 void sc_trie_destroy(sc_fast_table *t, uintptr_t child);
+
+/* ---- sc_fast_table.c: the tree of (family, service), NULL until its
+ * first session.  Lock-free (an acquire load). */
+const sc_tree *sc_fast_tree(const sc_fast_table *t, int family, sc_service svc);
+
+/* ---- sc_fast_walk.c: the walk of sc_walk_tree and sc_top (the sc_impl
+ * walk operation, sc_internal.h).  Takes no lock; calls visit outside its
+ * read-side sections. */
+sc_status sc_fast_walk(const sc_table *tab, const sc_prefix *root, sc_service svc, unsigned cut,
+                       sc_visit_fn visit, void *arg);
 
 /* ---- sc_fast_series.c: windowed counts (the sc_impl series operations) */
 sc_status sc_fast_series_new(sc_table *tab, const sc_monitor *m, sc_series **out);

@@ -113,8 +113,8 @@ static void window_free_now(sc_window *w)
 static void window_free_rcu(struct rcu_head *head)
 {
     sc_window *w = caa_container_of(head, sc_window, rcu);
+    sc_tsan_reclaim(w);   /* first: every read of w below comes after its retirement */
     sc_fast_table *t = w->t;
-    sc_tsan_reclaim(w);
     window_free_now(w);
     sc_tsan_retire(t);   /* done with the table: its teardown's barrier waits for us */
 }

@@ -33,7 +33,7 @@
 /* The top's mapping: whole huge pages. */
 static size_t top_bytes(void)
 {
-    return (sizeof(sc_top) + SC_HUGE_PAGE - 1) / SC_HUGE_PAGE * SC_HUGE_PAGE;
+    return (sizeof(sc_top16) + SC_HUGE_PAGE - 1) / SC_HUGE_PAGE * SC_HUGE_PAGE;
 }
 static size_t stripes_bytes(const sc_fast_table *t)
 {
@@ -96,6 +96,11 @@ static sc_tree *tree_get(const sc_fast_table *t, int family, sc_service svc)
 {
     /* acquire: pairs with tree_make()'s CAS so the tree's arrays are seen. */
     return atomic_load_explicit(tree_ref(t, family, svc), memory_order_acquire);
+}
+
+const sc_tree *sc_fast_tree(const sc_fast_table *t, int family, sc_service svc)
+{
+    return tree_get(t, family, svc);
 }
 
 static sc_tree *tree_make(sc_fast_table *t, int family, sc_service svc)
@@ -218,7 +223,7 @@ count_in(const sc_fast_table *t, const sc_prefix *prefix, sc_service svc, sc_cou
         return sc_count_part(atomic_load_explicit(&tree->top->shard[i].count, memory_order_relaxed));
     }
     urcu_bp_read_lock();
-    const sc_top *top = tree->top;
+    const sc_top16 *top = tree->top;
     unsigned from = SC_TOP_BITS / 8;
     uint64_t n = tr ? sc_trie_count_traced(&top->shard[i].count, &top->child[i], from, a,
                                            prefix->len, tr)
@@ -266,6 +271,7 @@ static const sc_impl fast_impl = {
     .series_remove_str = sc_fast_series_remove_str,
     .series_count_str = sc_fast_series_count_str,
     .reclaim = fast_reclaim,
+    .walk = sc_fast_walk,
 };
 
 const sc_impl *sc_impl_fast(void)

@@ -333,6 +333,92 @@ SC_API size_t sc_table_bytes(const sc_table *table);
 SC_API void sc_table_reclaim(const sc_table *table);
 
 /* ------------------------------------------------------------------ */
+/* Walks: where sessions branch, and the busiest prefixes              */
+/* ------------------------------------------------------------------ */
+
+/* One prefix of a walk and its count of open sessions. */
+typedef struct sc_branch {
+    sc_prefix prefix;
+    uint64_t count;
+} sc_branch;
+
+/* What a walk hands each prefix to.  `b` lives during the call only.
+ * Returns 0 to go on, non-zero to stop. */
+typedef int (*sc_visit_fn)(void *arg, const sc_branch *b);
+
+/* The order of walks and of sc_top's ties: IPv4 before IPv6, then by
+ * address, then a shorter prefix before a longer one of the same address
+ * (so a prefix comes before the prefixes under it: pre-order). */
+
+/* Calls visit(arg, &branch) for each prefix under `root` where the open
+ * sessions of `service` branch (the shape of Momentum's `cluster shared
+ * show inbound_cidr`), each once, in the order above:
+ *  - root itself, when it holds any session;
+ *  - every prefix that is the longest common prefix of two or more
+ *    addresses with sessions and has sessions on both sides of its next
+ *    bit (a branching point);
+ *  - every full address (/32, /128) with sessions.
+ * The prefixes under root form a binary (Patricia) trie of the addresses
+ * with sessions: at most 2 x (those addresses) of them, plus root.  Each
+ * count is what sc_count would answer for its prefix; a prefix with no
+ * session is never listed.  When visit returns non-zero the walk stops and
+ * sc_walk_tree returns SC_OK.
+ * root is taken as sc_count takes it: host bits clear, and an IPv4-mapped
+ * IPv6 prefix of length 96 or more is the IPv4 prefix of length len - 96,
+ * whose walk hands over IPv4 prefixes.  An IPv4 root walks IPv4 sessions
+ * only and an IPv6 root IPv6 ones only: `::/0` lists no IPv4 session,
+ * `0.0.0.0/0` and `::ffff:0:0/96` list every IPv4 one.
+ * Errors: SC_E_INVALID (NULL table, root or visit; a root sc_count
+ * refuses; a service id out of range); SC_E_NOMEM (ref only, which copies
+ * the sessions under root; visit has not been called then).
+ * Thread-safety: concurrently with every other call on the table, and it
+ * blocks none: fast takes no lock, it reads as sc_count does, in short RCU
+ * read-side sections.  visit is always called with no lock of the table
+ * held and outside any read-side section (fast gathers up to 128 prefixes
+ * in a section, leaves it, hands them over, then resumes after the last
+ * one), so visit may call any sesscount function, sc_open and sc_close on
+ * this table included.  At quiescence the walk is exact.  While updates
+ * run, each count lies within sc_count's bounds taken over the whole walk:
+ * between (value before the walk - closes running) and (value before +
+ * opens running), never negative; the prefixes listed are those of the
+ * states the walk passed through (a prefix may be listed as branching just
+ * after it stopped), still in order, never one twice.
+ * Cost: fast: O(nodes under root) (every child of each, up to 256 a node),
+ * plus, for a root shorter than /16, one pass over its 2^(16 - len) /16
+ * slots; each batch of 128 resumes with a descent of at most 16 nodes;
+ * about 17 KiB of stack; never allocates.  ref: O(sessions) under its
+ * lock, then O(k log k) on a copy of the k sessions under root. */
+SC_API SC_CHECKED sc_status sc_walk_tree(const sc_table *table, const sc_prefix *root,
+                                         sc_service service, sc_visit_fn visit, void *arg);
+
+/* sc_top's family for both families ranked together (AF_UNSPEC's part). */
+enum { SC_INET_ANY = 0 };
+
+/* The (at most) n prefixes of length `len` with the most open sessions of
+ * `service`, most first, ties in the order above (IPv4 before IPv6, then
+ * by address), written to out[0..*found).  family: SC_INET4 (len 0..32),
+ * SC_INET6 (len 0..128) or SC_INET_ANY (both ranked together, len 0..128:
+ * IPv4 prefixes only when len <= 32).  A prefix with no session is never
+ * listed; *found < n when fewer prefixes hold sessions.  n may be 0 (out
+ * may then be NULL).  IPv4-mapped sessions are IPv4, as everywhere.
+ * Each count is what sc_count would answer for its prefix: exact at
+ * quiescence, within sc_count's bounds (over the whole call) while updates
+ * run, which may then also leave out a prefix that ranked only for a
+ * moment.
+ * Errors: SC_E_INVALID (NULL table or found; a family other than the
+ * three; len out of range for the family; out NULL with n > 0; a service
+ * id out of range): nothing is written.  SC_E_NOMEM (ref only, see
+ * sc_walk_tree): *found is untouched, out[] may have been written.
+ * Thread-safety: as sc_walk_tree (no lock in fast); calls no callback.
+ * Cost: a walk of the family (or of each, SC_INET_ANY) that goes no deeper
+ * than `len`: fast reads the 2^16 /16 slots once (about 30 us), then
+ * O(nodes above len + P) with P the prefixes of length len that hold
+ * sessions; then O(P log n) to rank them in out[] itself.  Never
+ * allocates in fast; ref as sc_walk_tree. */
+SC_API SC_CHECKED sc_status sc_top(const sc_table *table, int family, unsigned len,
+                                   sc_service service, size_t n, sc_branch *out, size_t *found);
+
+/* ------------------------------------------------------------------ */
 /* Windowed counts: monitors and series                                */
 /* ------------------------------------------------------------------ */
 
