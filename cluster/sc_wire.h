@@ -27,7 +27,8 @@
  *                   written as IPv4)
  *        +0      4  signed count: a delta's change of the sessions open
  *                   from that address (never 0); a full state's sessions
- *                   open (> 0, each address once)
+ *                   open (> 0).  |count| <= 65535; records of one address
+ *                   add up (an address with more sessions takes several)
  *
  * The check is not a secret's MAC: it refuses truncations, stray bytes, a
  * batch of another cluster (another key) and whatever else is not a batch
@@ -47,7 +48,7 @@
 #define SC_WIRE_HEADER 32
 #define SC_WIRE_TRAILER 8
 #define SC_WIRE_RECORDS_MAX 4000000u      /* a full state of 4M addresses */
-#define SC_WIRE_COUNT_MAX 1000000000     /* |count| of one record */
+#define SC_WIRE_COUNT_MAX 65535          /* |count| of one record; more: more records */
 
 enum { SC_WIRE_DELTA = 1, SC_WIRE_FULL = 2 };
 

@@ -14,6 +14,12 @@
  *  3. Written again with sc_wire_begin/add/finish, an accepted batch parses
  *     back to the same header and the same records.
  *  4. Under another cluster's key, the same bytes are refused (check).
+ *  5. Applied to a fleet as origin "x" (when its counts add up to at most
+ *     4096 sessions, so an input stays fast), an accepted batch never
+ *     changes the count of origin "y", which holds fixed sessions under
+ *     addresses any batch may also name; x's counts stay those of a model
+ *     of its records when the batch applied, and x is dropped (counts 0)
+ *     when it did not.
  * The decoder reads from an exactly sized heap copy: an over-read shows
  * under ASan.
  */
@@ -21,6 +27,7 @@
 
 #include "fuzz_common.h"
 #include "sc_internal.h"
+#include "sc_replica.h"
 #include "sc_wire.h"
 
 static uint8_t key[16], other[16];
@@ -84,6 +91,79 @@ static void same_again(const sc_wire_batch *b)
     sc_wire_free(&w);
 }
 
+/* One fleet kept across inputs: "y" holds 5 sessions at 10.0.0.1 and 3 at
+ * 2001:db8::1 from its full state at start; "x" is whatever inputs made. */
+static sc_fleet *fleet;
+static sc_prefix all4, all6, y4, y6;
+
+static void drop_fleet(void)
+{
+    sc_fleet_free(fleet);
+    fleet = NULL;
+}
+
+static void fleet_once(void)
+{
+    static bool registered;
+    if (fleet) return;
+    /* freed at exit, before LeakSanitizer's last look */
+    if (!registered) registered = atexit(drop_fleet) == 0;
+    sc_wire_writer w = {0};
+    const uint8_t *bytes;
+    size_t len, off;
+    sc_wire_batch b;
+    sc_addr a;
+    sc_error e;
+    if (sc_fleet_new(&fleet) != SC_OK) fz_fail("no fleet");
+    sc_wire_begin(&w, SC_WIRE_FULL, 1, 1);
+    if (sc_parse_addr("10.0.0.1", 8, &a, &e) != SC_OK || sc_wire_add(&w, &a, 5) != SC_OK) fz_fail("y4");
+    if (sc_parse_addr("2001:db8::1", 11, &a, &e) != SC_OK || sc_wire_add(&w, &a, 3) != SC_OK) fz_fail("y6");
+    if (sc_wire_finish(&w, key, &bytes, &len) != SC_OK ||
+        sc_wire_parse(key, bytes, len, &b, &off) != SC_WIRE_OK ||
+        sc_fleet_apply(fleet, "y", 1, &b) != SC_APPLY_OK)
+        fz_fail("y's full state");
+    sc_wire_free(&w);
+    if (sc_parse_cidr("0.0.0.0/0", 9, NULL, &all4, &e) != SC_OK ||
+        sc_parse_cidr("::/0", 4, NULL, &all6, &e) != SC_OK ||
+        sc_parse_cidr("10.0.0.1", 8, NULL, &y4, &e) != SC_OK ||
+        sc_parse_cidr("2001:db8::1", 11, NULL, &y6, &e) != SC_OK)
+        fz_fail("prefixes");
+}
+
+static void apply_to_fleet(const sc_wire_batch *b)
+{
+    size_t pos = 0;
+    sc_wire_record r;
+    int64_t total = 0;
+    while (sc_wire_next(b, &pos, &r)) total += r.count > 0 ? r.count : -(int64_t)r.count;
+    if (total > 4096) return;
+    fleet_once();
+    uint64_t x4 = sc_fleet_count_origin(fleet, "x", 1, &all4);
+    uint64_t x6 = sc_fleet_count_origin(fleet, "x", 1, &all6);
+    int64_t d4 = 0, d6 = 0;
+    pos = 0;
+    while (sc_wire_next(b, &pos, &r)) *(r.addr.family == SC_INET4 ? &d4 : &d6) += r.count;
+    sc_apply st = sc_fleet_apply(fleet, "x", 1, b);
+    if (sc_fleet_count_origin(fleet, "y", 1, &y4) != 5 || sc_fleet_count_origin(fleet, "y", 1, &y6) != 3 ||
+        sc_fleet_count_origin(fleet, "y", 1, &all4) != 5)
+        fz_fail("a batch of x (%s) changed y's count", sc_apply_name(st));
+    uint64_t n4 = sc_fleet_count_origin(fleet, "x", 1, &all4);
+    uint64_t n6 = sc_fleet_count_origin(fleet, "x", 1, &all6);
+    switch (st) {
+    case SC_APPLY_OK:
+        if (b->kind == SC_WIRE_FULL ? (n4 != (uint64_t)d4 || n6 != (uint64_t)d6)
+                                    : ((int64_t)n4 != (int64_t)x4 + d4 || (int64_t)n6 != (int64_t)x6 + d6))
+            fz_fail("x counts %llu/%llu after applying", (unsigned long long)n4, (unsigned long long)n6);
+        break;
+    case SC_APPLY_DUPLICATE:
+    case SC_APPLY_UNSYNCED:
+        if (n4 != x4 || n6 != x6) fz_fail("an ignored batch (%s) changed x", sc_apply_name(st));
+        break;
+    default:
+        if (n4 != 0 || n6 != 0) fz_fail("x not dropped after %s", sc_apply_name(st));
+    }
+}
+
 static void try_one(const uint8_t *data, size_t size)
 {
     sc_wire_batch b, untouched;
@@ -105,6 +185,7 @@ static void try_one(const uint8_t *data, size_t size)
     }
     if (n != b.nrec || pos != b.reclen) fz_fail("%zu records of %u, %zu bytes of %zu", n, b.nrec, pos, b.reclen);
     same_again(&b);
+    apply_to_fleet(&b);
     if (sc_wire_parse(other, data, size, &b, &off) != SC_WIRE_CHECK)
         fz_fail("another cluster's key did not refuse the batch");
 }
@@ -123,5 +204,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         try_one(signed_copy, size);
         free(signed_copy);
     }
+#ifdef FZ_FRESH_TABLES
+    /* the corpus replay: a fleet per input, freed, under ASan's leak check */
+    drop_fleet();
+#endif
     return 0;
 }

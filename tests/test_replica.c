@@ -1,0 +1,229 @@
+/*
+ * test_replica.c: this node's replicas of the other nodes
+ * (cluster/sc_replica.h): batches of one origin change that origin's
+ * count and no other; deltas apply in order on top of a full state; a
+ * duplicate is ignored, a gap or an inconsistent delta drops the origin
+ * until its next full state; a restart (new incarnation) never counts old
+ * sessions twice; a reader counting while full states swap sees one state
+ * or the other, never a torn one (also under TSan).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "sc_check.h"
+#include "sc_replica.h"
+
+static uint8_t key[16];
+
+typedef struct rec { const char *ip; int32_t n; } rec;
+
+static sc_prefix pfx(const char *text)
+{
+    sc_prefix p;
+    sc_error e;
+    CHECK(sc_parse_cidr(text, strlen(text), NULL, &p, &e) == SC_OK, "parse %s", text);
+    return p;
+}
+
+/* a batch of kind/inc/seq with records, parsed as a receiver would */
+static sc_wire_batch batch(sc_wire_writer *w, int kind, uint64_t inc, uint64_t seq,
+                           const rec *r, size_t n)
+{
+    const uint8_t *bytes;
+    size_t len, off;
+    sc_wire_batch b;
+    memset(&b, 0, sizeof b);
+    CHECK(sc_wire_begin(w, kind, inc, seq) == SC_OK, "begin");
+    for (size_t i = 0; i < n; i++) {
+        sc_addr a;
+        sc_error e;
+        CHECK(sc_parse_addr(r[i].ip, strlen(r[i].ip), &a, &e) == SC_OK, "address %s", r[i].ip);
+        CHECK(sc_wire_add(w, &a, r[i].n) == SC_OK, "add %s %d", r[i].ip, r[i].n);
+    }
+    CHECK(sc_wire_finish(w, key, &bytes, &len) == SC_OK, "finish");
+    CHECK(sc_wire_parse(key, bytes, len, &b, &off) == SC_WIRE_OK, "parse back");
+    return b;
+}
+
+static uint64_t count(sc_fleet *f, const char *cidr)
+{
+    sc_prefix p = pfx(cidr);
+    return sc_fleet_count(f, &p);
+}
+
+static uint64_t count_of(sc_fleet *f, const char *node, const char *cidr)
+{
+    sc_prefix p = pfx(cidr);
+    return sc_fleet_count_origin(f, node, strlen(node), &p);
+}
+
+static sc_apply apply(sc_fleet *f, const char *node, const sc_wire_batch *b)
+{
+    return sc_fleet_apply(f, node, strlen(node), b);
+}
+
+#define EXPECT_APPLY(f, node, b, want)                                                       \
+    do {                                                                                    \
+        sc_apply got_ = apply(f, node, b);                                                  \
+        CHECK(got_ == (want), "%s kind %d inc %llu seq %llu: %s, want %s", node, (b)->kind,   \
+              (unsigned long long)(b)->incarnation, (unsigned long long)(b)->seq,           \
+              sc_apply_name(got_), sc_apply_name(want));                                    \
+    } while (0)
+
+static void test_full_state_then_deltas_in_order(void)
+{
+    sc_fleet *f;
+    sc_wire_writer w = {0};
+    CHECK(sc_fleet_new(&f) == SC_OK, "new");
+    rec full[] = {{"192.0.2.7", 3}, {"2001:db8::1", 2}, {"192.0.2.7", 1}};
+    sc_wire_batch b = batch(&w, SC_WIRE_FULL, 5, 10, full, 3);
+    EXPECT_APPLY(f, "mx2", &b, SC_APPLY_OK);
+    CHECK(count(f, "192.0.2.0/24") == 4, "records of one address add up: %llu",
+          (unsigned long long)count(f, "192.0.2.0/24"));
+    CHECK(count(f, "::/0") == 2 && count(f, "0.0.0.0/0") == 4, "families apart");
+    rec d1[] = {{"192.0.2.7", -2}, {"192.0.2.9", 1}};
+    b = batch(&w, SC_WIRE_DELTA, 5, 11, d1, 2);
+    EXPECT_APPLY(f, "mx2", &b, SC_APPLY_OK);
+    CHECK(count(f, "192.0.2.7") == 2 && count(f, "192.0.2.0/24") == 3, "after seq 11: %llu",
+          (unsigned long long)count(f, "192.0.2.0/24"));
+    EXPECT_APPLY(f, "mx2", &b, SC_APPLY_DUPLICATE);
+    CHECK(count(f, "192.0.2.0/24") == 3, "a duplicate changed nothing");
+    rec d3[] = {{"192.0.2.9", 1}};
+    b = batch(&w, SC_WIRE_DELTA, 5, 13, d3, 1);
+    EXPECT_APPLY(f, "mx2", &b, SC_APPLY_GAP);
+    CHECK(count(f, "0.0.0.0/0") == 0 && count(f, "::/0") == 0, "a gap drops the origin");
+    b = batch(&w, SC_WIRE_DELTA, 5, 14, d3, 1);
+    EXPECT_APPLY(f, "mx2", &b, SC_APPLY_UNSYNCED);
+    b = batch(&w, SC_WIRE_FULL, 5, 14, full, 1);
+    EXPECT_APPLY(f, "mx2", &b, SC_APPLY_OK);
+    CHECK(count(f, "0.0.0.0/0") == 3, "back with the next full state");
+    sc_wire_free(&w);
+    sc_fleet_free(f);
+}
+
+static void test_restart_never_counts_old_sessions_twice(void)
+{
+    sc_fleet *f;
+    sc_wire_writer w = {0};
+    CHECK(sc_fleet_new(&f) == SC_OK, "new");
+    rec before[] = {{"198.51.100.1", 5}};
+    sc_wire_batch b = batch(&w, SC_WIRE_FULL, 100, 1, before, 1);
+    EXPECT_APPLY(f, "mx3", &b, SC_APPLY_OK);
+    rec after[] = {{"198.51.100.1", 1}};
+    b = batch(&w, SC_WIRE_FULL, 200, 1, after, 1);
+    EXPECT_APPLY(f, "mx3", &b, SC_APPLY_OK);
+    CHECK(count(f, "198.51.100.1") == 1, "after a restart: %llu, want 1 (not 6)",
+          (unsigned long long)count(f, "198.51.100.1"));
+    rec late[] = {{"198.51.100.1", 4}};
+    b = batch(&w, SC_WIRE_DELTA, 100, 2, late, 1);
+    EXPECT_APPLY(f, "mx3", &b, SC_APPLY_DUPLICATE);
+    b = batch(&w, SC_WIRE_FULL, 100, 3, before, 1);
+    EXPECT_APPLY(f, "mx3", &b, SC_APPLY_DUPLICATE);
+    CHECK(count(f, "198.51.100.1") == 1, "the old incarnation's late batches change nothing");
+    sc_wire_free(&w);
+    sc_fleet_free(f);
+}
+
+static void test_bad_delta_drops_its_origin_only(void)
+{
+    sc_fleet *f;
+    sc_wire_writer w = {0};
+    CHECK(sc_fleet_new(&f) == SC_OK, "new");
+    rec a[] = {{"203.0.113.5", 2}};
+    rec bfull[] = {{"203.0.113.5", 7}, {"2001:db8::5", 1}};
+    sc_wire_batch b = batch(&w, SC_WIRE_FULL, 1, 1, a, 1);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_OK);
+    b = batch(&w, SC_WIRE_FULL, 1, 1, bfull, 2);
+    EXPECT_APPLY(f, "b", &b, SC_APPLY_OK);
+    CHECK(count(f, "203.0.113.5") == 9, "two origins summed: %llu",
+          (unsigned long long)count(f, "203.0.113.5"));
+    rec bad[] = {{"203.0.113.5", 1}, {"203.0.113.6", -1}};
+    b = batch(&w, SC_WIRE_DELTA, 1, 2, bad, 2);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_INCONSISTENT);
+    CHECK(count_of(f, "a", "0.0.0.0/0") == 0, "the bad origin is dropped");
+    CHECK(count_of(f, "b", "203.0.113.5") == 7 && count_of(f, "b", "::/0") == 1,
+          "the other origin is untouched");
+    unsigned synced, held = sc_fleet_origins(f, &synced);
+    CHECK(held == 2 && synced == 1, "origins %u synced %u", held, synced);
+    sc_fleet_drop(f, "b", 1);
+    CHECK(count(f, "0.0.0.0/0") == 0 && count(f, "::/0") == 0, "dropped: nothing counted");
+    CHECK(sc_fleet_origins(f, NULL) == 1, "one origin left");
+    sc_wire_free(&w);
+    sc_fleet_free(f);
+}
+
+static void test_origins_are_bounded_and_named(void)
+{
+    sc_fleet *f;
+    sc_wire_writer w = {0};
+    char name[16];
+    CHECK(sc_fleet_new(&f) == SC_OK, "new");
+    rec r[] = {{"192.0.2.1", 1}};
+    sc_wire_batch b = batch(&w, SC_WIRE_FULL, 1, 1, r, 1);
+    for (int i = 0; i < SC_FLEET_ORIGINS; i++) {
+        snprintf(name, sizeof name, "n%d", i);
+        EXPECT_APPLY(f, name, &b, SC_APPLY_OK);
+    }
+    EXPECT_APPLY(f, "one-too-many", &b, SC_APPLY_FULL_TABLE);
+    CHECK(count(f, "192.0.2.1") == SC_FLEET_ORIGINS, "every origin counted");
+    CHECK(sc_fleet_apply(f, "", 0, &b) != SC_APPLY_OK, "an empty name");
+    sc_wire_batch d = batch(&w, SC_WIRE_DELTA, 1, 2, r, 1);
+    CHECK(sc_fleet_apply(f, "new", 3, &d) == SC_APPLY_UNSYNCED, "a delta of an unknown origin");
+    sc_wire_free(&w);
+    sc_fleet_free(f);
+}
+
+/* a reader counts while full states of 10 and 20 sessions swap in */
+typedef struct swap_run {
+    sc_fleet *f;
+    sc_prefix p;   /* made by the main thread: CHECK's counters are not shared */
+    atomic_bool stop;
+    unsigned long reads, torn;
+} swap_run;
+
+static void *reader(void *arg)
+{
+    swap_run *s = arg;
+    while (!atomic_load(&s->stop)) {
+        uint64_t n = sc_fleet_count(s->f, &s->p);
+        s->reads++;
+        if (n != 10 && n != 20) s->torn++;
+    }
+    return NULL;
+}
+
+static void test_count_sees_a_whole_state_while_states_swap(void)
+{
+    swap_run s = {0};
+    sc_wire_writer w = {0};
+    pthread_t t;
+    rec ten[] = {{"10.0.0.1", 4}, {"10.9.0.1", 6}};
+    rec twenty[] = {{"10.0.0.1", 15}, {"10.200.0.1", 5}};
+    CHECK(sc_fleet_new(&s.f) == SC_OK, "new");
+    s.p = pfx("10.0.0.0/8");
+    sc_wire_batch b = batch(&w, SC_WIRE_FULL, 1, 0, ten, 2);
+    EXPECT_APPLY(s.f, "mx", &b, SC_APPLY_OK);
+    CHECK(pthread_create(&t, NULL, reader, &s) == 0, "reader");
+    for (uint64_t seq = 1; seq <= 300; seq++) {
+        b = batch(&w, SC_WIRE_FULL, 1, seq, seq % 2 ? twenty : ten, 2);
+        EXPECT_APPLY(s.f, "mx", &b, SC_APPLY_OK);
+    }
+    atomic_store(&s.stop, true);
+    pthread_join(t, NULL);
+    CHECK(s.torn == 0, "%lu of %lu counts saw neither 10 nor 20", s.torn, s.reads);
+    CHECK(s.reads > 0, "the reader counted");
+    sc_wire_free(&w);
+    sc_fleet_free(s.f);
+}
+
+int main(void)
+{
+    sc_wire_key("fleet", 5, key);
+    RUN(test_full_state_then_deltas_in_order);
+    RUN(test_restart_never_counts_old_sessions_twice);
+    RUN(test_bad_delta_drops_its_origin_only);
+    RUN(test_origins_are_bounded_and_named);
+    RUN(test_count_sees_a_whole_state_while_states_swap);
+    return check_done();
+}
