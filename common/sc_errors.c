@@ -21,6 +21,7 @@ static const char *const status_text[] = {
     [SC_E_NOT_CONFIGURED] = "inbound audit is not configured",
     [SC_E_NO_MONITOR] = "monitor is not configured",
     [SC_E_NO_SERIES] = "no series of that name",
+    [SC_E_VIEW] = "inbound_cidr is a view of the fleet: it cannot be opened or closed",
 };
 
 const char *sc_strerror(sc_status status)
@@ -46,6 +47,7 @@ static const char *const status_names[] = {
     [SC_E_NOT_CONFIGURED] = "SC_E_NOT_CONFIGURED",
     [SC_E_NO_MONITOR] = "SC_E_NO_MONITOR",
     [SC_E_NO_SERIES] = "SC_E_NO_SERIES",
+    [SC_E_VIEW] = "SC_E_VIEW",
 };
 
 const char *sc_status_name(sc_status status)

@@ -89,6 +89,18 @@ sc_status sc_registry_resolve(const sc_registry *reg, const char *name, size_t l
                               sc_service *out);
 
 struct sc_events;                /* the built-in event series (sc_series.c) */
+struct sc_journal;               /* SMTP changes of a clustering table (sc_journal.h) */
+
+/* What a cluster that joined a table lends it (cluster/): the fleet's
+ * sessions beyond this node, for counts of inbound_cidr, and how to leave
+ * when the table is freed.  Published with a release store; counts read
+ * it inside an RCU read-side section, so leaving clears it, waits for a
+ * grace period, then frees. */
+typedef struct sc_view {
+    uint64_t (*count)(const void *arg, const sc_prefix *p);
+    void (*leave)(void *arg);
+    void *arg;
+} sc_view;
 
 /* Every implementation's table starts with this header. */
 struct sc_table {
@@ -101,7 +113,15 @@ struct sc_table {
     sc_series *series;           /* every series made on the table */
     uint8_t hash_key[16];        /* SipHash key of string series keys, random */
     _Atomic(struct sc_events *) events;   /* NULL until sc_table_set_monitors */
+    struct sc_journal *journal;  /* clustering tables: SMTP changes for a cluster; else NULL */
+    _Atomic(const sc_view *) view;        /* the cluster joined, or NULL */
 };
+
+/* sc_table.c: the cluster joined to a table (sc_internal.h sc_view).
+ * Attach fails with SC_E_CONFLICT when one is already there; detach clears
+ * it and returns once no count can still be reading it. */
+sc_status sc_table_attach_view(sc_table *tab, const sc_view *v);
+void sc_table_detach_view(sc_table *tab);
 
 /* sc_table.c: an address or prefix as the implementations take them
  * (IPv4-mapped made IPv4; a prefix's host bits clear), or false/NULL when

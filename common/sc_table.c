@@ -7,8 +7,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <urcu/urcu-bp.h>
 
+#include "../fast/sc_tsan.h"   /* RCU's order, told to TSan */
 #include "sc_internal.h"
+#include "sc_journal.h"
 
 const char *sc_impl_name(const sc_impl *impl)
 {
@@ -48,8 +51,12 @@ sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **o
     tab->clock_arg = opts ? opts->clock_arg : NULL;
     tab->series = NULL;
     atomic_init(&tab->events, NULL);
+    atomic_init(&tab->view, NULL);
+    tab->journal = NULL;
     random_key(tab->hash_key);
-    if (pthread_mutex_init(&tab->series_lock, NULL) != 0) {
+    if ((reg.clustering && sc_journal_new(&tab->journal) != SC_OK) ||
+        pthread_mutex_init(&tab->series_lock, NULL) != 0) {
+        sc_journal_free(tab->journal);
         impl->table_free(tab);
         sc_registry_fini(&reg);
         return SC_E_NOMEM;
@@ -62,6 +69,10 @@ void sc_table_free(sc_table *tab)
 {
     if (!tab) return;
     sc_registry reg = tab->reg;
+    /* relaxed: no other thread may use the table now */
+    const sc_view *v = atomic_load_explicit(&tab->view, memory_order_relaxed);
+    if (v) v->leave(v->arg);   /* leaves the cluster, which detaches */
+    sc_journal_free(tab->journal);
     sc_series_free_all(tab);
     pthread_mutex_destroy(&tab->series_lock);
     tab->impl->table_free(tab);
@@ -124,6 +135,8 @@ sc_status sc_open(sc_table *tab, const sc_addr *addr, sc_service svc)
 {
     sc_addr a;
     if (!tab || !sc_normal_addr(addr, &a) || svc >= tab->n_services) return SC_E_INVALID;
+    if (svc == SC_SERVICE_INBOUND_CIDR) return SC_E_VIEW;
+    if (svc == SC_SERVICE_SMTP && tab->journal) return sc_journal_open(tab, &a);
     return tab->impl->open(tab, &a, svc);
 }
 
@@ -131,7 +144,29 @@ sc_status sc_close(sc_table *tab, const sc_addr *addr, sc_service svc)
 {
     sc_addr a;
     if (!tab || !sc_normal_addr(addr, &a) || svc >= tab->n_services) return SC_E_INVALID;
+    if (svc == SC_SERVICE_INBOUND_CIDR) return SC_E_VIEW;
+    if (svc == SC_SERVICE_SMTP && tab->journal) return sc_journal_close(tab, &a);
     return tab->impl->close(tab, &a, svc);
+}
+
+/* inbound_cidr: this node's SMTP sessions and, once it joined a cluster,
+ * the other nodes' (SPEC "The fleet"). */
+static uint64_t count_fleet(const sc_table *tab, const sc_prefix *p)
+{
+    uint64_t n = tab->impl->count(tab, p, SC_SERVICE_SMTP);
+    urcu_bp_read_lock();   /* the view stays until we leave (sc_table_detach_view) */
+    /* acquire: pairs with the release that attached the view */
+    const sc_view *v = atomic_load_explicit(&tab->view, memory_order_acquire);
+    if (v) n += v->count(v->arg, p);
+    urcu_bp_read_unlock();
+    sc_tsan_reader_done();
+    return n;
+}
+
+static uint64_t count_service(const sc_table *tab, const sc_prefix *p, sc_service svc)
+{
+    if (svc == SC_SERVICE_INBOUND_CIDR) return count_fleet(tab, p);
+    return tab->impl->count(tab, p, svc);
 }
 
 sc_status sc_count(const sc_table *tab, const sc_prefix *prefix, sc_service svc, uint64_t *out)
@@ -139,8 +174,27 @@ sc_status sc_count(const sc_table *tab, const sc_prefix *prefix, sc_service svc,
     sc_prefix buf;
     const sc_prefix *p = sc_normal_prefix(prefix, &buf);
     if (!tab || !out || !p || svc >= tab->n_services) return SC_E_INVALID;
-    *out = tab->impl->count(tab, p, svc);
+    *out = count_service(tab, p, svc);
     return SC_OK;
+}
+
+sc_status sc_table_attach_view(sc_table *tab, const sc_view *v)
+{
+    const sc_view *none = NULL;
+    /* release: a count that loads v sees the fleet it points to built */
+    if (!atomic_compare_exchange_strong_explicit(&tab->view, &none, v, memory_order_acq_rel,
+                                                 memory_order_acquire))
+        return SC_E_CONFLICT;
+    return SC_OK;
+}
+
+void sc_table_detach_view(sc_table *tab)
+{
+    /* acq_rel: the old view is retired after every use ordered before */
+    const sc_view *old = atomic_exchange_explicit(&tab->view, NULL, memory_order_acq_rel);
+    if (!old) return;
+    urcu_bp_synchronize_rcu();   /* no count is reading it any more */
+    sc_tsan_reclaim((void *)old);
 }
 
 sc_status sc_count_text(const sc_table *tab, const char *cidr, size_t cidr_len,
@@ -154,7 +208,7 @@ sc_status sc_count_text(const sc_table *tab, const char *cidr, size_t cidr_len,
     sc_service svc;
     st = sc_registry_resolve(&tab->reg, service, service_len, &svc);
     if (st != SC_OK) return st;
-    *out = tab->impl->count(tab, &p, svc);
+    *out = count_service(tab, &p, svc);
     return SC_OK;
 }
 

@@ -265,6 +265,7 @@ FZ_NO_COVERAGE static bool same_addr(const sc_addr *a, const sc_addr *b)
 FZ_NO_COVERAGE static long long model_count(const ctx *c, const sc_prefix *p, sc_service s)
 {
     long long n = 0;
+    if (s == SC_SERVICE_INBOUND_CIDR) s = SC_SERVICE_SMTP; /* the fleet's view: alone, SMTP */
     for (size_t i = 0; i < c->nopen; i++)
         if (c->open[i].s == s && inside(&c->open[i].a, p)) n++;
     return n;
@@ -416,12 +417,13 @@ static void hand(const sc_addr *base, unsigned b, handed *h)
 /* Opens one session; false (nothing done) when the model is full. */
 static bool open_handed(ctx *c, handed *h, sc_service s)
 {
-    bool ok = h->valid && svc_ok(c, s);
+    bool ok = h->valid && svc_ok(c, s), view = ok && s == SC_SERVICE_INBOUND_CIDR;
     if (ok && c->nopen == MAX_OPEN) return false;
     answer a[2] = {{0}};
     for (int t = 0; t < 2; t++) a[t].st = sc_open(c->tab[t], &h->a, s);
-    CHECK_OP(c, a, ok ? SC_OK : SC_E_INVALID, -1, -1, "open %s service %u", htext(h), s);
-    if (ok) c->open[c->nopen++] = (sess){h->norm, s};
+    CHECK_OP(c, a, !ok ? SC_E_INVALID : view ? SC_E_VIEW : SC_OK, -1, -1, "open %s service %u",
+             htext(h), s);
+    if (ok && !view) c->open[c->nopen++] = (sess){h->norm, s};
     return true;
 }
 
@@ -441,7 +443,9 @@ static void close_handed(ctx *c, handed *h, sc_service s, const char *verb)
     long j = ok ? model_find(c, &h->norm, s) : -1;
     answer a[2] = {{0}};
     for (int t = 0; t < 2; t++) a[t].st = sc_close(c->tab[t], &h->a, s);
-    CHECK_OP(c, a, !ok ? SC_E_INVALID : j >= 0 ? SC_OK : SC_E_NOT_OPEN, -1, -1,
+    CHECK_OP(c, a,
+             !ok ? SC_E_INVALID : s == SC_SERVICE_INBOUND_CIDR ? SC_E_VIEW
+             : j >= 0 ? SC_OK : SC_E_NOT_OPEN, -1, -1,
              "%s %s service %u%s", verb, htext(h), s,
              ok && j < 0 ? " (not open: a bad close)" : "");
     if (j >= 0) c->open[j] = c->open[--c->nopen];

@@ -65,7 +65,8 @@ typedef enum sc_status {
     SC_E_CONFLICT,           /* monitors already configured, as another list */
     SC_E_NOT_CONFIGURED,     /* no monitors configured (built-in event series) */
     SC_E_NO_MONITOR,         /* a monitor that is not one of the configured ones */
-    SC_E_NO_SERIES           /* no series of that name */
+    SC_E_NO_SERIES,          /* no series of that name */
+    SC_E_VIEW                /* inbound_cidr is the fleet's view: it is counted, never opened */
 } sc_status;
 
 /* A short English description of a status ("session is not open").

@@ -166,6 +166,7 @@ static int resolve_both(ctx *c, const char *name, sc_service want)
 static long long model_count(const ctx *c, const sc_prefix *p, sc_service svc)
 {
     long long n = 0;
+    if (svc == SC_SERVICE_INBOUND_CIDR) svc = SC_SERVICE_SMTP; /* the fleet's view: alone, SMTP */
     for (size_t j = 0; j < c->nopen; j++)
         if (c->open[j].svc == svc && dm_in_prefix(&c->pool[c->open[j].addr], p)) n++;
     return n;
@@ -316,6 +317,10 @@ static int op_open(ctx *c)
     if (resolve_both(c, name, svc)) return 1;
     answer ans[2] = {{0}};
     for (int k = 0; k < 2; k++) ans[k].st = sc_open(c->tab[k], &a, svc);
+    if (svc == SC_SERVICE_INBOUND_CIDR) { /* a view: refused, nothing changes */
+        c->stats.opens++;
+        return compare(c, ans, SC_E_VIEW, -1);
+    }
     if (compare(c, ans, SC_OK, -1)) return 1;
     c->mult[i * N_SVC + svc]++;
     c->open[c->nopen++] = (open_sess){(uint32_t)i, svc};
@@ -360,7 +365,7 @@ static int op_bad_close(ctx *c)
         for (int k = 0; k < 2; k++) ans[k].st = sc_close(c->tab[k], &a, svc);
         c->shown = SHOW_STATUS;
         c->stats.bad_closes++;
-        return compare(c, ans, SC_E_NOT_OPEN, -1);
+        return compare(c, ans, svc == SC_SERVICE_INBOUND_CIDR ? SC_E_VIEW : SC_E_NOT_OPEN, -1);
     }
     return op_count(c); /* everything tried is open: count instead */
 }

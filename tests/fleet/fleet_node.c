@@ -1,0 +1,163 @@
+/*
+ * fleet_node: one node of a fleet, for the fleet tests (tests/fleet/test_fleet.py):
+ * a clustering table joined to a cluster, driven line by line on stdin,
+ * one answer line per command on stdout.  A separate process per node, so
+ * that a SIGKILL or a SIGSTOP is real.
+ *
+ *   fleet_node --redis HOST:PORT --name C --node N [--lease S] [--tick MS]
+ *              [--full-bytes B] [--impl fast|ref]
+ *
+ *   open ADDR [N]      N (default 1) SMTP sessions from ADDR: "ok" or "err STATUS"
+ *   close ADDR [N]     closes them
+ *   view ADDR          "err STATUS" for an open of inbound_cidr (a view)
+ *   count CIDR         inbound_cidr: the fleet's count
+ *   local CIDR         SMTP: this node's own
+ *   sweep ADDR         inbound_cidr at every length 0..32 or 0..128 of ADDR
+ *   sweeplocal ADDR    the same for SMTP
+ *   status             state nodes age sent full_sent applied full_applied
+ *                      refused resyncs restarts disconnects
+ *   leave              leaves the cluster (counts become local): "ok"
+ *   quit               leaves and exits 0
+ * Log lines of the cluster go to stderr.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sesscount.h"
+#include "sesscount_cluster.h"
+
+static void log_line(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "%s\n", line);
+    fflush(stderr);
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: fleet_node --redis HOST:PORT --name C --node N [--lease S] "
+                    "[--tick MS] [--full-bytes B] [--impl fast|ref]\n");
+    return 2;
+}
+
+static void answer_status(sc_status st)
+{
+    if (st == SC_OK)
+        printf("ok\n");
+    else
+        printf("err %s\n", sc_strerror(st));
+}
+
+static void move(sc_table *t, const char *text, long n, bool open)
+{
+    sc_addr a;
+    sc_status st = sc_parse_addr(text, strlen(text), &a, NULL);
+    for (long i = 0; st == SC_OK && i < n; i++)
+        st = open ? sc_open(t, &a, SC_SERVICE_SMTP) : sc_close(t, &a, SC_SERVICE_SMTP);
+    answer_status(st);
+}
+
+static void count(sc_table *t, const char *cidr, sc_service svc)
+{
+    sc_prefix p;
+    uint64_t n = 0;
+    sc_status st = sc_parse_cidr(cidr, strlen(cidr), NULL, &p, NULL);
+    if (st == SC_OK) st = sc_count(t, &p, svc, &n);
+    if (st == SC_OK)
+        printf("%" PRIu64 "\n", n);
+    else
+        answer_status(st);
+}
+
+static void sweep(sc_table *t, const char *text, sc_service svc)
+{
+    sc_addr a;
+    if (sc_parse_addr(text, strlen(text), &a, NULL) != SC_OK) {
+        printf("err bad address\n");
+        return;
+    }
+    unsigned max = a.family == SC_INET4 ? 32 : 128;
+    for (unsigned len = 0; len <= max; len++) {
+        sc_prefix p;
+        uint64_t n = 0;
+        if (sc_prefix_make(&a, len, &p) != SC_OK || sc_count(t, &p, svc, &n) != SC_OK) n = ~0ull;
+        printf("%s%" PRIu64, len ? " " : "", n);
+    }
+    printf("\n");
+}
+
+static void status(const sc_cluster *c)
+{
+    sc_cluster_status s;
+    if (!c) {
+        printf("local 1 -1 0 0 0 0 0 0 0 0\n");
+        return;
+    }
+    sc_cluster_status_get(c, &s);
+    printf("%s %u %.3f %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+           " %" PRIu64 " %" PRIu64 "\n",
+           sc_cluster_state_name(s.state), s.nodes, s.age, s.batches_sent, s.full_sent,
+           s.batches_applied, s.full_applied, s.refused, s.resyncs, s.redis_restarts,
+           s.disconnects);
+}
+
+int main(int argc, char **argv)
+{
+    sc_cluster_config cfg = {.log = log_line};
+    const sc_impl *impl = sc_impl_fast();
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--redis")) cfg.redis = v;
+        else if (!strcmp(k, "--name")) cfg.name = v;
+        else if (!strcmp(k, "--node")) cfg.node = v;
+        else if (!strcmp(k, "--lease")) cfg.lease = atof(v);
+        else if (!strcmp(k, "--tick")) cfg.tick_ms = (unsigned)atoi(v);
+        else if (!strcmp(k, "--full-bytes")) cfg.full_bytes = (size_t)atol(v);
+        else if (!strcmp(k, "--impl")) impl = !strcmp(v, "ref") ? sc_impl_ref() : sc_impl_fast();
+        else return usage();
+    }
+    if (argc % 2 == 0) return usage();
+    sc_options opts = {.clustering = true};
+    sc_table *t;
+    sc_cluster *c = NULL;
+    const char *why = NULL;
+    if (sc_table_new(impl, &opts, &t) != SC_OK) return 1;
+    sc_status st = sc_cluster_join(t, &cfg, &c, &why);
+    if (st != SC_OK) {
+        fprintf(stderr, "fleet_node: join: %s%s%s\n", sc_strerror(st), why ? ": " : "",
+                why ? why : "");
+        sc_table_free(t);
+        return 1;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    char line[512], cmd[32], arg[256];
+    while (fgets(line, sizeof line, stdin)) {
+        long n = 1;
+        arg[0] = 0;
+        if (sscanf(line, "%31s %255s %ld", cmd, arg, &n) < 1) continue;
+        if (!strcmp(cmd, "open")) move(t, arg, n, true);
+        else if (!strcmp(cmd, "close")) move(t, arg, n, false);
+        else if (!strcmp(cmd, "view")) {
+            sc_addr a;
+            answer_status(sc_parse_addr(arg, strlen(arg), &a, NULL) == SC_OK
+                              ? sc_open(t, &a, SC_SERVICE_INBOUND_CIDR) : SC_E_INVALID);
+        } else if (!strcmp(cmd, "count")) count(t, arg, SC_SERVICE_INBOUND_CIDR);
+        else if (!strcmp(cmd, "local")) count(t, arg, SC_SERVICE_SMTP);
+        else if (!strcmp(cmd, "sweep")) sweep(t, arg, SC_SERVICE_INBOUND_CIDR);
+        else if (!strcmp(cmd, "sweeplocal")) sweep(t, arg, SC_SERVICE_SMTP);
+        else if (!strcmp(cmd, "status")) status(c);
+        else if (!strcmp(cmd, "leave")) {
+            sc_cluster_leave(c);
+            c = NULL;
+            printf("ok\n");
+        } else if (!strcmp(cmd, "quit")) break;
+        else printf("err unknown command\n");
+        fflush(stdout);
+    }
+    sc_cluster_leave(c);
+    sc_table_free(t);
+    return 0;
+}
