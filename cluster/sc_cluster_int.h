@@ -35,6 +35,7 @@ typedef struct sc_peer {
     char name[SC_CLUSTER_NAME_MAX + 1];
     size_t namelen;
     uint64_t live_inc;               /* the incarnation its live key says */
+    uint64_t seq;                    /* the last of its batches applied (or skipped as old) */
     int64_t last_live_ms;            /* when its live key was last seen */
     bool synced;                     /* its full state applied: read its log */
     int64_t next_full_ms;            /* when to try its full state again */
@@ -62,8 +63,10 @@ struct sc_cluster {
     redisContext *rc;
     char run_id[48];
     int64_t next_connect_ms, next_lease_ms;
+    int64_t connected_ms;            /* when the connection was made */
     bool need_full;
     uint64_t incarnation, seq;
+    uint64_t full_seq, trim_seq;     /* the last full state's seq; the log keeps what follows trim_seq */
     sc_addrmap state;                /* this node's sessions as the fleet was told */
     size_t delta_bytes;              /* shipped since the last full state */
     size_t full_bytes;               /* size of the last full state */

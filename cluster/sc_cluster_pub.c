@@ -150,10 +150,16 @@ static void ship_full(sc_cluster *c)
     const char *argv[3] = {"SET", key, (const char *)bytes};
     size_t lens[3] = {3, strlen(key), len};
     if (!sc_cl_ok(c, sc_cl_cmd(c, 3, argv, lens), "SET full state")) return;
+    /* the log keeps the deltas after the full state before this one: a
+     * reader a little behind goes on reading; one behind that resyncs
+     * (the live key tells it where the log starts) */
     sc_cl_key(c, "log", c->node, logkey);
     char minid[48];
-    snprintf(minid, sizeof minid, "%" PRIu64 "-%" PRIu64, c->incarnation, c->seq + 1);
-    sc_cl_ok(c, sc_cl_cmdf(c, "XTRIM %s MINID %s", logkey, minid), "XTRIM log");
+    snprintf(minid, sizeof minid, "%" PRIu64 "-%" PRIu64, c->incarnation, c->full_seq + 1);
+    if (sc_cl_ok(c, sc_cl_cmdf(c, "XTRIM %s MINID %s", logkey, minid), "XTRIM log"))
+        c->trim_seq = c->full_seq;
+    c->full_seq = c->seq;
+    c->next_lease_ms = 0;   /* tell readers where the log starts now */
     c->need_full = false;
     c->delta_bytes = 0;
     c->full_bytes = len;
@@ -168,8 +174,8 @@ static void renew(sc_cluster *c)
     char key[SC_KEY_MAX], nodes[SC_KEY_MAX];
     sc_cl_key(c, "live", c->node, key);
     sc_cl_key(c, "nodes", NULL, nodes);
-    if (sc_cl_ok(c, sc_cl_cmdf(c, "SET %s %" PRIu64 " PX %lld", key, c->incarnation,
-                               (long long)c->lease_ms), "SET live") &&
+    if (sc_cl_ok(c, sc_cl_cmdf(c, "SET %s %" PRIu64 ":%" PRIu64 " PX %lld", key, c->incarnation,
+                               c->trim_seq, (long long)c->lease_ms), "SET live") &&
         sc_cl_ok(c, sc_cl_cmdf(c, "SADD %s %s", nodes, c->node), "SADD nodes"))
         c->next_lease_ms = now + c->lease_ms / 4;
 }

@@ -147,6 +147,7 @@ bool sc_cl_connect(sc_cluster *c)
         snprintf(c->run_id, sizeof c->run_id, "%s", run_id);
     }
     sc_cl_log(c, "connected to redis %s", c->redis);
+    c->connected_ms = sc_cl_now_ms();
     c->need_full = true;   /* a batch may have been lost with the old connection */
     c->next_lease_ms = 0;  /* renew at once: Redis may have lost the live key */
     return true;

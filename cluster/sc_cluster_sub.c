@@ -81,16 +81,23 @@ static void discover(sc_cluster *c, redisReply *r)
     c->bad_names = bad;
 }
 
-/* One peer's live key: its incarnation, or gone. */
+/* One peer's live key, "<incarnation>:<seq the log starts after>", or
+ * gone.  A reader behind the start of the log takes the full state: XREAD
+ * would skip the trimmed entries silently, and nothing may follow them. */
 static void liveness(sc_cluster *c, sc_peer *p, redisReply *r, int64_t now)
 {
+    if (r && r->type == REDIS_REPLY_NIL && now - c->connected_ms >= c->lease_ms) {
+        p->last_live_ms = INT64_MIN / 2;   /* the key expired: its lease ran out */
+        return;
+    }   /* (just after a reconnect, a Redis that came back empty: a lease of grace) */
     if (!r || r->type != REDIS_REPLY_STRING) return;
-    char *end;
-    char buf[32];
+    char *end, *end2 = NULL;
+    char buf[48];
     snprintf(buf, sizeof buf, "%.*s", (int)r->len, r->str);
-    uint64_t inc = strtoull(buf, &end, 10);
-    if (*end || end == buf) {
-        sc_cl_refused(c, p->name, "a live key that is not an incarnation");
+    uint64_t inc = strtoull(buf, &end, 10), trim = 0;
+    if (*end == ':') trim = strtoull(end + 1, &end2, 10);
+    if (end == buf || *end != ':' || end2 == end + 1 || *end2) {
+        sc_cl_refused(c, p->name, "a live key that is not <incarnation>:<seq>");
         return;
     }
     p->last_live_ms = now;
@@ -98,6 +105,10 @@ static void liveness(sc_cluster *c, sc_peer *p, redisReply *r, int64_t now)
         if (p->live_inc) sc_cl_log(c, "node %s restarted: waiting for its full state", p->name);
         p->live_inc = inc;
         unsync(c, p, true);   /* its old sessions stop counting at once */
+    } else if (p->synced && inc == p->live_inc && p->seq < trim) {
+        sc_cl_log(c, "node %s: its log was trimmed past what was read: resync", p->name);
+        unsync(c, p, false);  /* its full state replaces the view at once */
+        SC_CL_BUMP(c, resyncs, 1);
     }
 }
 
@@ -123,6 +134,7 @@ static void fetch_full(sc_cluster *c, sc_peer *p, int64_t now)
             sc_apply a = sc_fleet_apply(c->fleet, p->name, p->namelen, &b);
             if (a == SC_APPLY_OK || a == SC_APPLY_DUPLICATE) {
                 p->synced = true;
+                p->seq = b.seq;
                 snprintf(p->cursor, sizeof p->cursor, "%" PRIu64 "-%" PRIu64, b.incarnation, b.seq);
                 SC_CL_BUMP(c, full_applied, 1);
             } else {
@@ -203,6 +215,7 @@ static bool entry(sc_cluster *c, sc_peer *p, const redisReply *e)
         return false;
     }
     sc_apply a = sc_fleet_apply(c->fleet, p->name, p->namelen, &b);
+    if (a == SC_APPLY_OK || a == SC_APPLY_DUPLICATE) p->seq = b.seq > p->seq ? b.seq : p->seq;
     if (a == SC_APPLY_OK) {
         if (b.kind == SC_WIRE_FULL)
             SC_CL_BUMP(c, full_applied, 1);

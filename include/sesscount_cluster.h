@@ -32,10 +32,13 @@
  * Redis keys, for cluster C and node N (restrict a node's writes with an
  * ACL such as `%W~sc:{C}:*:N`; reads need `%R~sc:{C}:*`):
  *     sc:{C}:nodes      a set of node names
- *     sc:{C}:live:N     N's incarnation, expiring after the lease
+ *     sc:{C}:live:N     "<incarnation>:<seq>", expiring after the lease: N is
+ *                       alive, and its log holds the deltas after seq
  *     sc:{C}:full:N     N's full state (a batch, cluster/sc_wire.h)
- *     sc:{C}:log:N      a stream of N's deltas, id <incarnation>-<seq>,
- *                       trimmed at every full state
+ *     sc:{C}:log:N      a stream of N's deltas, id <incarnation>-<seq>, field
+ *                       "b"; at each full state it is trimmed to the deltas
+ *                       after the full state before, so Redis holds about
+ *                       two full states' worth per node (full_bytes)
  *
  * What a host must know:
  *  - hiredis 0.14 (Debian 12) aborts the process when its own allocation
