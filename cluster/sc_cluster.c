@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sc_cluster_int.h"
 #include "sc_journal.h"
+#include <urcu/urcu-bp.h>
 
 int64_t sc_cl_now_ms(void)
 {
@@ -94,6 +96,8 @@ static const char *check_config(const sc_cluster_config *cfg)
     if (cfg->lease != 0 && !(cfg->lease >= 0.5 && cfg->lease <= 3600)) return "lease: 0.5 to 3600 seconds";
     if (cfg->tick_ms > 1000) return "tick_ms: 1 to 1000";
     if (cfg->user && (!cfg->user[0] || strlen(cfg->user) > 128)) return "user: empty or too long";
+    if (cfg->password_file && access(cfg->password_file, R_OK) != 0)
+        return "password_file: cannot be read";
     return NULL;
 }
 
@@ -185,8 +189,8 @@ sc_status sc_cluster_join(sc_table *tab, const sc_cluster_config *cfg, sc_cluste
     if (!why) why = &dummy;
     *why = NULL;
     if (!tab || !out) return SC_E_INVALID;
-    if (!tab->journal) return SC_E_NEEDS_CLUSTERING;
     if ((*why = check_config(cfg))) return SC_E_INVALID;
+    if (!tab->journal) return SC_E_NEEDS_CLUSTERING;
     sc_cluster *c = calloc(1, sizeof *c);
     if (!c) return SC_E_NOMEM;
     pthread_mutex_init(&c->status_lock, NULL);
@@ -209,8 +213,21 @@ sc_status sc_cluster_join(sc_table *tab, const sc_cluster_config *cfg, sc_cluste
         free_cluster(c);
         return st;
     }
+    /* relaxed: a flag alone (join_later tables: the names resolve now) */
+    atomic_store_explicit(&tab->reg.clustering, true, memory_order_relaxed);
     *out = c;
     return SC_OK;
+}
+
+sc_cluster *sc_cluster_of(const sc_table *tab)
+{
+    if (!tab) return NULL;
+    urcu_bp_read_lock();
+    /* acquire: as a count reading the view */
+    const sc_view *v = atomic_load_explicit(&((sc_table *)tab)->view, memory_order_acquire);
+    sc_cluster *c = v ? v->arg : NULL;
+    urcu_bp_read_unlock();
+    return c;
 }
 
 void sc_cluster_leave(sc_cluster *c)
@@ -237,6 +254,8 @@ void sc_cluster_status_get(const sc_cluster *c, sc_cluster_status *out)
         out->state = SC_CLUSTER_LOCAL;
     else
         out->state = age < 1000 + 2 * (int64_t)c->tick_ms ? SC_CLUSTER_LIVE : SC_CLUSTER_STALE;
+    snprintf(out->name, sizeof out->name, "%s", c->name);
+    snprintf(out->node, sizeof out->node, "%s", c->node);
     unsigned synced = 0;
     sc_fleet_origins(c->fleet, &synced);
     out->nodes = 1 + (out->state == SC_CLUSTER_LOCAL ? 0 : synced);

@@ -63,7 +63,7 @@ struct sc_cluster {
     redisContext *rc;
     char run_id[48];
     int64_t next_connect_ms, next_lease_ms;
-    int64_t connected_ms;            /* when the connection was made */
+    int64_t grace_until_ms;          /* a new Redis: peers may lack keys until then */
     bool need_full;
     uint64_t incarnation, seq;
     uint64_t full_seq, trim_seq;     /* the last full state's seq; the log keeps what follows trim_seq */

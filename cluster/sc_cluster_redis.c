@@ -142,12 +142,15 @@ bool sc_cl_connect(sc_cluster *c)
             sc_cl_log(c, "redis is a new instance (run_id %s): publishing the full state again",
                       run_id);
             SC_CL_BUMP(c, redis_restarts, 1);
+            /* the peers republish as they reconnect: until then their
+             * keys are missing, which must not read as leaving */
+            c->grace_until_ms = sc_cl_now_ms() + c->lease_ms;
             sc_cl_resync_all(c);
         }
         snprintf(c->run_id, sizeof c->run_id, "%s", run_id);
     }
     sc_cl_log(c, "connected to redis %s", c->redis);
-    c->connected_ms = sc_cl_now_ms();
+
     c->need_full = true;   /* a batch may have been lost with the old connection */
     c->next_lease_ms = 0;  /* renew at once: Redis may have lost the live key */
     return true;

@@ -59,10 +59,12 @@ void sc_cl_resync_all(sc_cluster *c)
     for (unsigned i = 0; i < c->npeers; i++) unsync(c, &c->peer[i], false);
 }
 
-/* Names of the node set: new peers, and bad names counted once each. */
+/* Names of the node set: new peers, and bad names counted once each; a
+ * peer that left the set left the cluster (outside a new Redis's grace). */
 static void discover(sc_cluster *c, redisReply *r)
 {
     size_t bad = 0;
+    bool listed[SC_PEERS] = {false};
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *e = r->element[i];
         if (e->type != REDIS_REPLY_STRING) continue;
@@ -71,7 +73,10 @@ static void discover(sc_cluster *c, redisReply *r)
             continue;
         }
         if (strlen(c->node) == e->len && memcmp(e->str, c->node, e->len) == 0) continue;
-        if (find(c, e->str, e->len) || c->npeers == SC_PEERS) continue;
+        sc_peer *known = find(c, e->str, e->len);
+        if (known) listed[known - c->peer] = true;
+        if (known || c->npeers == SC_PEERS) continue;
+        listed[c->npeers] = true;
         sc_peer *p = &c->peer[c->npeers++];
         memset(p, 0, sizeof *p);
         memcpy(p->name, e->str, e->len);
@@ -79,6 +84,9 @@ static void discover(sc_cluster *c, redisReply *r)
         p->last_live_ms = sc_cl_now_ms();   /* a lease to show its live key */
     }
     c->bad_names = bad;
+    if (sc_cl_now_ms() < c->grace_until_ms) return;
+    for (unsigned i = c->npeers; i-- > 0;)
+        if (!listed[i]) forget(c, i, "it left the cluster");
 }
 
 /* One peer's live key, "<incarnation>:<seq the log starts after>", or
@@ -86,10 +94,10 @@ static void discover(sc_cluster *c, redisReply *r)
  * would skip the trimmed entries silently, and nothing may follow them. */
 static void liveness(sc_cluster *c, sc_peer *p, redisReply *r, int64_t now)
 {
-    if (r && r->type == REDIS_REPLY_NIL && now - c->connected_ms >= c->lease_ms) {
-        p->last_live_ms = INT64_MIN / 2;   /* the key expired: its lease ran out */
+    if (r && r->type == REDIS_REPLY_NIL && now >= c->grace_until_ms) {
+        p->last_live_ms = INT64_MIN / 2;   /* expired or deleted: its lease ran out, or it left */
         return;
-    }   /* (just after a reconnect, a Redis that came back empty: a lease of grace) */
+    }
     if (!r || r->type != REDIS_REPLY_STRING) return;
     char *end, *end2 = NULL;
     char buf[48];

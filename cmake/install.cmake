@@ -3,6 +3,9 @@
 #   include/sesscount.h
 #   <libdir>/libsesscount.so*          target sesscount         (sesscount::sesscount)
 #   <libdir>/libsesscount.a            target sesscount_static  (sesscount::sesscount_static)
+#   include/sesscount_cluster.h
+#   <libdir>/libsesscount_cluster.a    target sesscount_cluster (sesscount::sesscount_cluster):
+#                                      joining a fleet over Redis; needs hiredis
 #   <libdir>/pkgconfig/sesscount.pc    pkg-config (--static adds liburcu-bp and pthreads)
 #   <libdir>/cmake/sesscount/          find_package(sesscount) config, version and targets
 #
@@ -29,7 +32,10 @@ mark_as_advanced(SC_INSTALL_CMAKEDIR)
 install(FILES "${PROJECT_SOURCE_DIR}/include/sesscount.h"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 
-install(TARGETS sesscount sesscount_static
+install(FILES "${PROJECT_SOURCE_DIR}/include/sesscount_cluster.h"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+
+install(TARGETS sesscount sesscount_static sesscount_cluster
         EXPORT sesscountTargets
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"

@@ -76,7 +76,7 @@ struct sc_series {
 
 /* The registry a table was made with: built-ins plus copied extras. */
 typedef struct sc_registry {
-    bool clustering;
+    _Atomic bool clustering;     /* set once more by a join (sc_options.join_later) */
     size_t n_extra;
     char **extra;                /* n_extra copied names, one allocation */
 } sc_registry;

@@ -74,7 +74,9 @@ sc_status sc_registry_resolve(const sc_registry *reg, const char *name, size_t l
                               sc_service *out)
 {
     if ((!name && len) || !out) return SC_E_INVALID;
-    return resolve(reg->clustering, (const char *const *)reg->extra, reg->n_extra, name, len, out);
+    /* relaxed: a flag alone; no data is published through it */
+    bool clustering = atomic_load_explicit(&reg->clustering, memory_order_relaxed);
+    return resolve(clustering, (const char *const *)reg->extra, reg->n_extra, name, len, out);
 }
 
 static bool valid_name(const char *s)
@@ -112,7 +114,7 @@ sc_status sc_registry_init(sc_registry *reg, const sc_options *opts)
 {
     sc_status st = sc_options_check(opts, NULL);
     if (st != SC_OK) return st;
-    reg->clustering = opts && opts->clustering;
+    atomic_init(&reg->clustering, opts && opts->clustering);
     reg->n_extra = opts ? opts->n_extra_services : 0;
     reg->extra = NULL;
     if (reg->n_extra == 0) return SC_OK;

@@ -54,7 +54,8 @@ sc_status sc_table_new(const sc_impl *impl, const sc_options *opts, sc_table **o
     atomic_init(&tab->view, NULL);
     tab->journal = NULL;
     random_key(tab->hash_key);
-    if ((reg.clustering && sc_journal_new(&tab->journal) != SC_OK) ||
+    bool journal = opts && (opts->clustering || opts->join_later);
+    if ((journal && sc_journal_new(&tab->journal) != SC_OK) ||
         pthread_mutex_init(&tab->series_lock, NULL) != 0) {
         sc_journal_free(tab->journal);
         impl->table_free(tab);

@@ -215,6 +215,11 @@ typedef struct sc_options {
      * drives time with it. */
     sc_time (*clock)(void *clock_arg);
     void *clock_arg;
+    /* With clustering false: the table may still join a cluster later
+     * (sesscount_cluster.h); its clustering-only names resolve from the
+     * join on.  SMTP opens and closes then cost a per-CPU lock, as with
+     * clustering.  The stand-alone Lua module's table is made so. */
+    bool join_later;
 } sc_options;
 
 /* Resolves a service name against the registry that `opts` describes

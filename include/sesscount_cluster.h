@@ -100,6 +100,7 @@ typedef struct sc_cluster_status {
     uint64_t redis_restarts;     /* times Redis came back as a new instance (run_id) */
     uint64_t disconnects;        /* times the connection to Redis was lost */
     char last_refusal[96];       /* why the last refused entry was refused, or "" */
+    char name[SC_CLUSTER_NAME_MAX + 1], node[SC_CLUSTER_NAME_MAX + 1];   /* as joined */
 } sc_cluster_status;
 
 /* Joins `table` (made with clustering) to the cluster `cfg` names and
@@ -109,7 +110,7 @@ typedef struct sc_cluster_status {
  * static phrase naming what is wrong on error.
  * Errors: SC_E_INVALID (a bad or missing field: *why says which, or an
  * unreadable password file), SC_E_NEEDS_CLUSTERING (a table without
- * clustering), SC_E_CONFLICT (the table already joined), SC_E_NOMEM.
+ * clustering nor join_later), SC_E_CONFLICT (the table already joined), SC_E_NOMEM.
  * Thread-safe with every table call; blocks opens and closes while it
  * walks the table once: O(sessions). */
 SC_API SC_CHECKED sc_status sc_cluster_join(sc_table *table, const sc_cluster_config *cfg,
@@ -124,6 +125,11 @@ SC_API void sc_cluster_leave(sc_cluster *cluster);
 
 /* What the cluster sees now.  Thread-safe; O(nodes); no lock held long. */
 SC_API void sc_cluster_status_get(const sc_cluster *cluster, sc_cluster_status *out);
+
+/* The cluster `table` joined, or NULL.  The pointer is valid until the
+ * cluster leaves: a host that may leave from another thread must order
+ * that itself.  Thread-safe; O(1). */
+SC_API sc_cluster *sc_cluster_of(const sc_table *table);
 
 /* "local", "stale" or "live".  O(1). */
 SC_API const char *sc_cluster_state_name(sc_cluster_state state);

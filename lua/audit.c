@@ -82,6 +82,8 @@ SC_API int luaopen_msys_audit (lua_State *L) {
   luaL_setfuncs(L, audit_funcs, 1);
   lua_pushvalue(L, -2);
   luaL_setfuncs(L, audit_eventfuncs, 1);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, audit_clusterfuncs, 1);
   audit_setglobal(L, "audit");
   return 1;
 }

@@ -7,6 +7,7 @@
 **   audit_session.c  session userdata (open, close, __close, __gc)
 **   audit_events.c   windowed counts: configure, note, connections...
 **   audit_series.c   the module msys.audit_series (named series)
+**   audit_cluster.c  the fleet: configure's cluster, cluster_status
 **   audit_check.c    argument checks and the one error path
 */
 #ifndef audit_h
@@ -50,6 +51,10 @@ void audit_setglobal (lua_State *L, const char *field);
 
 /* audit_events.c */
 extern const luaL_Reg audit_eventfuncs[];
+
+/* audit_cluster.c */
+extern const luaL_Reg audit_clusterfuncs[];
+void audit_joincluster (lua_State *L, audit_State *s, int t);
 
 /* audit_session.c */
 int audit_open (lua_State *L);

@@ -114,14 +114,18 @@ static int audit_configure (lua_State *L) {
   lua_pushnil(L);
   while (lua_next(L, 1)) {  /* every key is one we know */
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    if (k == NULL || strcmp(k, "monitors") != 0) {
-      if (k != NULL && strcmp(k, "cluster") == 0)
-        luaL_argerror(L, 1, "cluster: this build counts no fleet (a cluster of one)");
+    if (k == NULL || (strcmp(k, "monitors") != 0 && strcmp(k, "cluster") != 0))
       luaL_argerror(L, 1, lua_pushfstring(L, "unknown option %s",
                                           k ? k : luaL_typename(L, -2)));
-    }
     lua_pop(L, 1);
   }
+  if (lua_getfield(L, 1, "cluster") != LUA_TNIL) {
+    audit_joincluster(L, s, lua_gettop(L));
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "monitors") == LUA_TNIL)
+      return 0;  /* the cluster alone */
+  }
+  lua_pop(L, 1);
   n = checkmonitors(L, 1, m, sizeof(m) / sizeof(m[0]));
   st = sc_table_set_monitors(audit_table(L, s), m, n);
   if (st == SC_E_CONFLICT)

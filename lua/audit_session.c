@@ -34,7 +34,9 @@ int audit_open (lua_State *L) {
   p->svc = v;
   p->open = 0;
   luaL_setmetatable(L, AUDIT_SESSION);
-  if ((st = sc_open(p->table, &a, v)) != SC_OK)
+  if ((st = sc_open(p->table, &a, v)) == SC_E_VIEW)
+    return luaL_argerror(L, 2, sc_strerror(st));
+  if (st != SC_OK)
     return audit_fail(L, 0, NULL, st, NULL);
   p->open = 1;
   return 1;

@@ -26,11 +26,15 @@ static sc_status defstatus;
 
 
 static void makedefault (void) {
-  defstatus = sc_table_new(sc_impl_fast(), NULL, &deftable);
+  sc_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.join_later = true;  /* configure{cluster} turns clustering on */
+  defstatus = sc_table_new(sc_impl_fast(), &opts, &deftable);
 }
 
 
-/* the process-wide table: fast, no clustering, no extra services; NULL
+/* the process-wide table: fast, no clustering until it joins a cluster,
+** no extra services; NULL
 ** (and the reason in '*st') when it could not be made */
 sc_table *audit_default (sc_status *st) {
   pthread_once(&defonce, makedefault);

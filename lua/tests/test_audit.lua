@@ -77,7 +77,7 @@ do
   for k, v in pairs(m) do names[#names + 1] = k .. ':' .. type(v) end
   table.sort(names)
   eq(table.concat(names, ' '),
-     'cidr:function configure:function connections:function inbound_session_count:function '
+     'cidr:function cluster_status:function configure:function connections:function inbound_session_count:function '
        .. 'note:function open:function receptions:function rejections:function set_clock:function '
        .. 'set_connecting_ip:function',
      'the module functions')
@@ -359,6 +359,40 @@ else
   raises(bad(2, 'open', 'service "ECCluster" needs clustering'), open, '192.0.2.1', 'ECCluster')
 end
 eq(count('0.0.0.0/0', 'SMTP') + count('::/0', 'SMTP'), 0, 'a refused open opens nothing')
+
+-- ------------------------------------------------------------ the fleet, unjoined
+-- (tests/fleet/test_fleet.py joins a real one)
+do
+  local st = m.cluster_status()
+  eq(st.state, 'local', 'cluster_status: not joined is local')
+  eq(st.nodes, 1, 'cluster_status: a cluster of one')
+  eq(st.age < 0, true, 'cluster_status: Redis never answered')
+  local function cfg(t) local r = m.configure(t) return r end
+  raises(bad(1, 'configure', 'cluster.redis must be a string'), cfg, {cluster = {name = 'mx'}})
+  raises(bad(1, 'configure', 'cluster.node must be a string'),
+         cfg, {cluster = {redis = '127.0.0.1:1', name = 'mx'}})
+  raises(bad(1, 'configure', 'cluster.name: 1 to 64 of A-Z a-z 0-9 . _ -'),
+         cfg, {cluster = {redis = '127.0.0.1:1', name = 'm x', node = 'a'}})
+  raises(bad(1, 'configure', 'cluster.lease: 0.5 to 3600 seconds'),
+         cfg, {cluster = {redis = '127.0.0.1:1', name = 'mx', node = 'a', lease = 0.1}})
+  raises(bad(1, 'configure', 'cluster.lease must be a number of seconds'),
+         cfg, {cluster = {redis = '127.0.0.1:1', name = 'mx', node = 'a', lease = 'long'}})
+  raises(bad(1, 'configure', 'cluster: unknown option password'),
+         cfg, {cluster = {redis = '127.0.0.1:1', name = 'mx', node = 'a', password = 'x'}})
+  raises(bad(1, 'configure', 'cluster.password_file: cannot be read'),
+         cfg, {cluster = {redis = '127.0.0.1:1', name = 'mx', node = 'a',
+                          password_file = '/nonexistent/sesscount-password'}})
+  eq(m.cluster_status().state, 'local', 'a refused configure joins nothing')
+  if clustering then
+    -- clustering without a fleet: inbound_cidr is this node's SMTP sessions
+    local s = open('192.0.2.9', 'SMTP')
+    eq(count('192.0.2.0/24', 'inbound_cidr'), 1, 'inbound_cidr: a cluster of one counts SMTP')
+    s:close()
+    eq(count('192.0.2.0/24', 'inbound_cidr'), 0, 'inbound_cidr: and follows its closes')
+    raises(bad(2, 'open', 'inbound_cidr is a view of the fleet: it cannot be opened or closed'),
+           open, '192.0.2.9', 'inbound_cidr')
+  end
+end
 
 -- ------------------------------------------------------------ the host's side
 if host then

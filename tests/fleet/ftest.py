@@ -131,13 +131,20 @@ def _reply(f):
 class Node:
     """One fleet_node process: a table joined to the cluster."""
 
-    def __init__(self, binary, dir, redis, name, lease=2, extra=()):
+    def __init__(self, binary, dir, redis, name, lease=2, extra=(), lua=None):
         self.name, self.dir = name, dir
-        self.args = [binary, "--redis", "127.0.0.1:%d" % redis.port, "--name", CLUSTER,
-                     "--node", name, "--lease", str(lease)] + list(extra)
+        env = dict(os.environ)
+        if lua:   # the stand-alone Lua module: lua = the folder that holds msys/audit.so
+            self.args = ["lua5.4", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                "fleet_node.lua"),
+                         "127.0.0.1:%d" % redis.port, CLUSTER, name, str(lease)]
+            env["LUA_CPATH"] = os.path.join(lua, "?.so") + ";;"
+        else:
+            self.args = [binary, "--redis", "127.0.0.1:%d" % redis.port, "--name", CLUSTER,
+                         "--node", name, "--lease", str(lease)] + list(extra)
         self.log = os.path.join(dir, "node-%s.log" % name)
         self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=open(self.log, "a"), text=True, bufsize=1)
+                                     stderr=open(self.log, "a"), text=True, bufsize=1, env=env)
         check(self.read() == "ready", "node %s did not start (log %s)" % (name, self.log))
 
     def read(self, seconds=10):

@@ -21,6 +21,11 @@ of every address used, equal to the sum of the live nodes' own counts.
                  next full state
   slow_resync    a node stopped (SIGSTOP) while another's log is trimmed
                  past where it was reading: it resyncs from the full state
+  lua            msys.audit.configure{cluster = ...} in two stand-alone Lua
+                 processes beside a C node: exact; a Lua process that exits
+                 leaves at once (long before its lease)
+
+test_fleet.py lua FLEET_NODE LUA_MODULE_DIR: the folder that holds msys/audit.so.
 """
 
 import os
@@ -194,11 +199,32 @@ def slow_resync(rig):
     check(c.status()["resyncs"] > before, "c did not resync: %r" % c.status())
 
 
+def lua(rig):
+    moddir = sys.argv[3]
+    a = rig.node("a", lease=10)
+    b = rig.node("b", lease=10, lua=moddir)
+    c = rig.node("c", lease=10, lua=moddir)
+    addrs = addresses(rig.rng, 16)
+    model = {}
+    for rnd in range(2):
+        churn(rig.rng, [a, b, c], addrs, 60, model)
+        exact([a, b, c], addrs, 10, "round %d: exact with two Lua nodes" % rnd)
+    s = b.status()
+    check(s["state"] == "live" and s["nodes"] == 3, "Lua node b's cluster_status: %r" % s)
+    t0 = time.monotonic()
+    b.quit()
+    rig.nodes.remove(b)
+    exact([a, c], addrs, 5, "the counts once Lua node b exited")
+    took = time.monotonic() - t0
+    print("lua: an exiting Lua node left the counts after %.2fs (lease 10s)" % took)
+    check(took < 5, "an exiting Lua node took %.2fs to leave: it did not leave cleanly" % took)
+
+
 CASES = {f.__name__: f for f in (converge, sigkill, restart, redis_restart, partition, garbage,
-                                 slow_resync)}
+                                 slow_resync, lua)}
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in CASES:
+    if len(sys.argv) != 3 + (sys.argv[1:2] == ["lua"]) or sys.argv[1] not in CASES:
         print(__doc__)
         sys.exit(2)
     rig = Rig(sys.argv[2])
