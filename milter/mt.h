@@ -27,6 +27,7 @@
 
 #include "lua.h"
 #include "sesscount.h"
+#include "sesscount_cluster.h"
 
 
 /* ------------------------------------------------------------ config */
@@ -49,6 +50,9 @@ typedef struct mt_config {
   char *user;  /* drop to this user after binding, when root; NULL: stay */
   bool syslog;  /* log = syslog (else stderr) */
   bool debug;  /* log_level = debug: a line for every connection */
+  /* the fleet (cluster_* keys); cluster_redis NULL: no cluster, no clustering */
+  char *cluster_redis, *cluster_name, *cluster_node, *cluster_user, *cluster_password_file;
+  unsigned cluster_lease_ms;  /* cluster_lease in seconds, as milliseconds; 0: the default */
 } mt_config;
 
 /* Reads `path` into *out.  On an error returns -1 with a message naming
@@ -162,6 +166,9 @@ extern sc_service mt_smtp;  /* its SMTP service */
 
 /* Makes mt_table with the file's services and monitors (mt_milter.c). */
 int mt_table_make (const mt_config *c, char *err, size_t errsz);
+/* Joins the fleet of the cluster_* keys (none: nothing), logging through
+** mt_log; the table leaves when it is freed (mt_milter.c). */
+int mt_cluster_join (const mt_config *c, char *err, size_t errsz);
 /* Registers with libmilter and binds its socket (before privileges drop). */
 int mt_milter_open (const mt_config *c, char *err, size_t errsz);
 int mt_milter_run (const mt_config *c, char *err, size_t errsz);  /* libmilter's main loop */

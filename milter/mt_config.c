@@ -102,6 +102,16 @@ static int setkey (reader *r, mt_config *c, const char *k, const char *v) {
   if (strcmp(k, "policy") == 0) return addlist(r, c->policies, &c->npolicies, k, v);
   if (strcmp(k, "monitor") == 0) return addlist(r, c->monitors, &c->nmonitors, k, v);
   if (strcmp(k, "service") == 0) return addlist(r, c->services, &c->nservices, k, v);
+  if (strcmp(k, "cluster_redis") == 0) return setstr(r, &c->cluster_redis, k, v);
+  if (strcmp(k, "cluster_name") == 0) return setstr(r, &c->cluster_name, k, v);
+  if (strcmp(k, "cluster_node") == 0) return setstr(r, &c->cluster_node, k, v);
+  if (strcmp(k, "cluster_user") == 0) return setstr(r, &c->cluster_user, k, v);
+  if (strcmp(k, "cluster_password_file") == 0) return setstr(r, &c->cluster_password_file, k, v);
+  if (strcmp(k, "cluster_lease") == 0) {
+    if (setnum(r, &c->cluster_lease_ms, k, v, 1, 3600) != 0) return -1;
+    c->cluster_lease_ms *= 1000;
+    return 0;
+  }
   if (strcmp(k, "policy_timeout") == 0) return setnum(r, &c->timeout_ms, k, v, 1, 60000);
   if (strcmp(k, "milter_timeout") == 0) return setnum(r, &c->milter_timeout, k, v, 1, 86400);
   if (strcmp(k, "on_policy_error") == 0) {
@@ -128,6 +138,11 @@ static int checkall (reader *r, mt_config *c) {
   int i;
   r->line = 0;
   if (c->socket == NULL) return fail(r, "%s", "no 'socket' (where the MTA reaches the milter)");
+  if (c->cluster_redis == NULL && (c->cluster_name || c->cluster_node || c->cluster_user ||
+                                   c->cluster_password_file || c->cluster_lease_ms))
+    return fail(r, "%s", "cluster_* keys without 'cluster_redis'");
+  if (c->cluster_redis != NULL && (c->cluster_name == NULL || c->cluster_node == NULL))
+    return fail(r, "%s", "'cluster_redis' needs 'cluster_name' and 'cluster_node'");
   for (i = 0; i < c->nmonitors; i++) {
     sc_monitor m;
     sc_error e;
@@ -194,5 +209,10 @@ void mt_config_free (mt_config *c) {
   free(c->socket);
   free(c->control);
   free(c->user);
+  free(c->cluster_redis);
+  free(c->cluster_name);
+  free(c->cluster_node);
+  free(c->cluster_user);
+  free(c->cluster_password_file);
   memset(c, 0, sizeof *c);
 }

@@ -84,6 +84,9 @@ static void showip (out *o, const char *text) {
   size_t i;
   if (cidrarg(o, text, &p) != 0) return;
   if (sc_count(mt_table, &p, mt_smtp, &n) == SC_OK) say(o, "Sessions SMTP: %llu\n", (unsigned long long)n);
+  if (sc_cluster_of(mt_table) != NULL &&   /* the fleet's, this node included */
+      sc_count(mt_table, &p, SC_SERVICE_INBOUND_CIDR, &n) == SC_OK)
+    say(o, "Sessions inbound_cidr: %llu\n", (unsigned long long)n);
   for (k = 0; k < SC_EVENTS; k++) {
     for (i = 0;; i++) {
       sc_series *ser;
@@ -156,7 +159,10 @@ static void top (out *o, const char *ntext, const char *ltext) {
 static void stats (out *o, bool prom) {
   mt_stats s;
   uint64_t open, n, p50, p99;
+  sc_cluster *cl = sc_cluster_of(mt_table);
+  sc_cluster_status cs;
   mt_milter_stats(&s);
+  if (cl != NULL) sc_cluster_status_get(cl, &cs);
   open = s.opened - s.closed;
   p50 = mt_hist_quantile(0.5, &n);
   p99 = mt_hist_quantile(0.99, &n);
@@ -168,6 +174,17 @@ static void stats (out *o, bool prom) {
         (unsigned long long)s.errors, (unsigned long long)s.unopened_closes,
         (unsigned long long)s.reloads, (unsigned long long)s.reload_failures,
         sc_table_bytes(mt_table), (unsigned long long)p50, (unsigned long long)p99);
+    if (cl != NULL)
+      say(o, "cluster_state: %s\ncluster_nodes: %u\ncluster_age_seconds: %.3f\n"
+          "cluster_batches_sent: %llu\ncluster_full_sent: %llu\ncluster_batches_applied: %llu\n"
+          "cluster_full_applied: %llu\ncluster_refused: %llu\ncluster_resyncs: %llu\n"
+          "cluster_redis_restarts: %llu\ncluster_disconnects: %llu\ncluster_last_refusal: %s\n",
+          sc_cluster_state_name(cs.state), cs.nodes, cs.age,
+          (unsigned long long)cs.batches_sent, (unsigned long long)cs.full_sent,
+          (unsigned long long)cs.batches_applied, (unsigned long long)cs.full_applied,
+          (unsigned long long)cs.refused, (unsigned long long)cs.resyncs,
+          (unsigned long long)cs.redis_restarts, (unsigned long long)cs.disconnects,
+          cs.last_refusal[0] ? cs.last_refusal : "none");
     return;
   }
 #define METRIC(name, type, help, fmt, v) \
@@ -185,6 +202,21 @@ static void stats (out *o, bool prom) {
   METRIC("reload_failures_total", "counter", "Reloads refused (the old configuration kept).",
          "%llu", (unsigned long long)s.reload_failures);
   METRIC("table_bytes", "gauge", "Bytes the session table holds.", "%zu", sc_table_bytes(mt_table));
+  if (cl != NULL) {
+    METRIC("cluster_live", "gauge", "1 when Redis answers (live), else 0 (stale or local).", "%d",
+           cs.state == SC_CLUSTER_LIVE);
+    METRIC("cluster_nodes", "gauge", "Live nodes counted in inbound_cidr, this one included.",
+           "%u", cs.nodes);
+    METRIC("cluster_age_seconds", "gauge", "Seconds since Redis last answered.", "%.3f", cs.age);
+    METRIC("cluster_batches_sent_total", "counter", "Deltas shipped to the fleet.", "%llu",
+           (unsigned long long)cs.batches_sent);
+    METRIC("cluster_batches_applied_total", "counter", "Other nodes' deltas applied.", "%llu",
+           (unsigned long long)cs.batches_applied);
+    METRIC("cluster_refused_total", "counter", "Entries of the cluster's keys refused.", "%llu",
+           (unsigned long long)cs.refused);
+    METRIC("cluster_resyncs_total", "counter", "Nodes dropped until their next full state.",
+           "%llu", (unsigned long long)cs.resyncs);
+  }
 #undef METRIC
   say(o, "# HELP sesscount_milter_connect_seconds The connect decision's cost (open, policy, reply).\n"
       "# TYPE sesscount_milter_connect_seconds summary\n"

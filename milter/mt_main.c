@@ -142,6 +142,13 @@ static void reload (void) {
       !samelist(c.services, c.nservices, config.services, config.nservices) ||
       !samelist(c.monitors, c.nmonitors, config.monitors, config.nmonitors))
     mt_log("reload: socket, control, user, service and monitor changes take effect at restart");
+  if (!samestr(c.cluster_redis, config.cluster_redis) ||
+      !samestr(c.cluster_name, config.cluster_name) ||
+      !samestr(c.cluster_node, config.cluster_node) ||
+      !samestr(c.cluster_user, config.cluster_user) ||
+      !samestr(c.cluster_password_file, config.cluster_password_file) ||
+      c.cluster_lease_ms != config.cluster_lease_ms)
+    mt_log("reload: cluster_* changes take effect at restart");
   mt_policy_install(ps);
   mt_log_setup(config.syslog, c.debug);
   mt_log("reloaded %s: %d policies, on_policy_error %s, policy_timeout %u ms", c.path,
@@ -205,18 +212,20 @@ static int run (void) {
     return 1;
   }
   mt_policy_install(ps);
-  if (pipe(sigpipe) != 0 || mt_milter_open(&config, err, sizeof err) != 0 ||
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);  /* every thread from here on blocks them */
+  /* the fleet before privileges drop: the password file may be root's */
+  if (mt_cluster_join(&config, err, sizeof err) != 0 ||
+      pipe(sigpipe) != 0 || mt_milter_open(&config, err, sizeof err) != 0 ||
       (config.control != NULL && mt_ctl_start(config.control, config.user, err, sizeof err) != 0) ||
       droproot(config.user, err, sizeof err) != 0) {
     mt_log("cannot start: %s", err);
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  sigemptyset(&set);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);  /* every thread from here on blocks them */
   if (pthread_create(&milterthread, NULL, milterloop, NULL) != 0) {
     mt_log("cannot start libmilter's thread");
     return 1;

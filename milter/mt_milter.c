@@ -70,6 +70,7 @@ int mt_table_make (const mt_config *c, char *err, size_t errsz) {
   names[c->nservices] = NULL;
   o.extra_services = names;
   o.n_extra_services = (size_t)c->nservices;
+  o.clustering = (c->cluster_redis != NULL);  /* inbound_cidr and the other clustering names */
   if ((st = sc_table_new(sc_impl_fast(), &o, &mt_table)) != SC_OK ||
       (st = sc_table_service(mt_table, "SMTP", 4, &mt_smtp)) != SC_OK) {
     snprintf(err, errsz, "cannot make the table: %s (check 'service' lines)", sc_strerror(st));
@@ -85,6 +86,39 @@ int mt_table_make (const mt_config *c, char *err, size_t errsz) {
     snprintf(err, errsz, "bad monitors: %s (the same one twice?)", sc_strerror(st));
     return -1;
   }
+  return 0;
+}
+
+
+static void clusterlog (void *arg, const char *line) {
+  (void)arg;
+  mt_log("%s", line);
+}
+
+
+/* joins the fleet the file names (none: nothing); the table leaves when
+** it is freed */
+int mt_cluster_join (const mt_config *c, char *err, size_t errsz) {
+  sc_cluster_config cc;
+  sc_cluster *cl;
+  const char *why = NULL;
+  sc_status st;
+  if (c->cluster_redis == NULL) return 0;
+  memset(&cc, 0, sizeof cc);
+  cc.redis = c->cluster_redis;
+  cc.name = c->cluster_name;
+  cc.node = c->cluster_node;
+  cc.user = c->cluster_user;
+  cc.password_file = c->cluster_password_file;
+  cc.lease = c->cluster_lease_ms / 1000.0;
+  cc.log = clusterlog;
+  if ((st = sc_cluster_join(mt_table, &cc, &cl, &why)) != SC_OK) {
+    snprintf(err, errsz, "cannot join cluster %s as %s: %s%s%s", c->cluster_name, c->cluster_node,
+             sc_strerror(st), why ? ": cluster_" : "", why ? why : "");
+    return -1;
+  }
+  mt_log("joined cluster %s as node %s (redis %s, lease %.1f s)", c->cluster_name,
+         c->cluster_node, c->cluster_redis, cc.lease ? cc.lease : 5.0);
   return 0;
 }
 

@@ -140,6 +140,20 @@ def main():
     expect_check(base + "policy_timeout = 0\n", r":2: 'policy_timeout' wants a whole number", "timeout 0")
     expect_check(base + "just words\n", r":2: 'just words' is not 'key = value'", "no equals sign")
     expect_check(base + "policy = /nonexistent/p.lua\n", r"cannot read policy /nonexistent/p.lua", "no policy file")
+    # the fleet's keys: checked at load; --check does not join
+    expect_check(base + "cluster_name = mx\n", r":0: cluster_\* keys without 'cluster_redis'",
+                 "cluster keys without redis")
+    expect_check(base + "cluster_redis = 127.0.0.1:1\ncluster_name = mx\n",
+                 r":0: 'cluster_redis' needs 'cluster_name' and 'cluster_node'", "no cluster_node")
+    expect_check(base + "cluster_lease = 0\n", r":2: 'cluster_lease' wants a whole number", "lease 0")
+    fleet_policy = policy('require("msys.audit")\n'
+                          'local n = msys.audit.inbound_session_count("192.0.2.0/24", "inbound_cidr")\n',
+                          "fleet.lua")
+    expect_check(base + "cluster_redis = 127.0.0.1:1\ncluster_name = mx\ncluster_node = a\n"
+                 "cluster_lease = 3\npolicy = %s\n" % fleet_policy, None,
+                 "a cluster section (inbound_cidr resolves)")
+    expect_check(base + "policy = %s\n" % fleet_policy, r"needs clustering",
+                 "inbound_cidr without a cluster section")
 
     # Momentum's examples load unchanged
     for name, text in (("kb", KB_EXAMPLE), ("ehlo", EHLO_EXAMPLE), ("disconnect", DISCONNECT_EXAMPLE),
