@@ -136,10 +136,10 @@ static void free_cluster(sc_cluster *c)
 
 /* ------------------------------------------------------------ the thread */
 
-static uint64_t view_count(const void *arg, const sc_prefix *p)
+static const sc_table *view_table(const void *arg)
 {
     const sc_cluster *c = arg;
-    return sc_fleet_count(c->fleet, p);
+    return sc_fleet_table(c->fleet);
 }
 
 static void view_leave(void *arg) { sc_cluster_leave(arg); }
@@ -196,7 +196,7 @@ sc_status sc_cluster_join(sc_table *tab, const sc_cluster_config *cfg, sc_cluste
     pthread_mutex_init(&c->status_lock, NULL);
     c->table = tab;
     sc_status st = set_up(c, cfg, why);
-    c->view = (sc_view){view_count, view_leave, c};
+    c->view = (sc_view){view_table, view_leave, c};
     if (st == SC_OK) st = sc_table_attach_view(tab, &c->view);
     if (st != SC_OK) {
         free_cluster(c);

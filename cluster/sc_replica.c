@@ -11,6 +11,7 @@
 #include <urcu/urcu-bp.h>
 
 #include "../fast/sc_tsan.h"   /* RCU's order, told to TSan (fast's readers release it) */
+#include "sc_addrmap.h"
 #include "sc_internal.h"
 #include "sc_replica.h"
 
@@ -24,6 +25,7 @@ typedef struct origin {
 
 struct sc_fleet {
     _Atomic(origin *) slot[SC_FLEET_ORIGINS];
+    _Atomic(sc_table *) sum;     /* every synced origin's sessions together: what counts read */
     sc_service smtp;             /* the same id in every replica table */
 };
 
@@ -47,11 +49,12 @@ sc_status sc_fleet_new(sc_fleet **out)
         return SC_E_NOMEM;
     }
     sc_status st = sc_table_service(probe, "SMTP", 4, &f->smtp);
-    sc_table_free(probe);
     if (st != SC_OK) {
+        sc_table_free(probe);
         free(f);
         return st;
     }
+    atomic_init(&f->sum, probe);
     *out = f;
     return SC_OK;
 }
@@ -78,6 +81,7 @@ void sc_fleet_free(sc_fleet *f)
         sc_table_free(atomic_load_explicit(&o->table, memory_order_relaxed));
         free(o);
     }
+    sc_table_free(atomic_load_explicit(&f->sum, memory_order_relaxed));
     free(f);
 }
 
@@ -96,21 +100,109 @@ static origin *find(sc_fleet *f, const char *name, size_t len, int *free_slot)
     return NULL;
 }
 
-/* Opens (count > 0) or closes (< 0) count sessions of r in t. */
-static sc_status apply_record(sc_fleet *f, sc_table *t, const sc_wire_record *r)
+/* n sessions (either sign) of a, in table t: an sc_addrmap_each callback
+ * (non-zero: a failure, memory or a close of nothing). */
+static int add_to_table(void *arg, const sc_addr *a, int64_t n)
 {
-    int32_t n = r->count > 0 ? r->count : -r->count;
-    for (int32_t i = 0; i < n; i++) {
-        sc_status st = r->count > 0 ? sc_open(t, &r->addr, f->smtp) : sc_close(t, &r->addr, f->smtp);
-        if (st != SC_OK) return st;
-    }
-    return SC_OK;
+    sc_table *t = arg;
+    for (; n > 0; n--)
+        if (sc_open(t, a, SC_SERVICE_SMTP) != SC_OK) return 1;
+    for (; n < 0; n++)
+        if (sc_close(t, a, SC_SERVICE_SMTP) != SC_OK) return 1;
+    return 0;
 }
 
-static void drop_view(origin *o)
+static int add_to_map(void *arg, const sc_addr *a, int64_t n)
 {
+    return sc_addrmap_add(arg, a, n) != SC_OK;
+}
+
+typedef struct each_ctx {
+    int (*fn)(void *arg, const sc_addr *a, int64_t n);
+    void *arg;
+    int sign, stop;
+} each_ctx;
+
+static int each_visit(void *arg, const sc_branch *b)
+{
+    each_ctx *e = arg;
+    if (b->prefix.len != (b->prefix.addr.family == SC_INET4 ? 32 : 128)) return 0;
+    e->stop = e->fn(e->arg, &b->prefix.addr, e->sign * (int64_t)b->count);
+    return e->stop;
+}
+
+/* fn(arg, address, sign * its sessions) for every address of t, until fn
+ * returns non-zero (returned; 1 also when the walk has no memory). */
+static int each_address(sc_table *t, int sign, int (*fn)(void *, const sc_addr *, int64_t),
+                        void *arg)
+{
+    each_ctx e = {fn, arg, sign, 0};
+    for (int fam = SC_INET4; fam <= SC_INET6; fam += SC_INET6 - SC_INET4) {
+        sc_prefix root = {.addr = {.family = (uint8_t)fam}, .len = 0};
+        if (sc_walk_tree(t, &root, SC_SERVICE_SMTP, each_visit, &e) != SC_OK) return 1;
+        if (e.stop) return e.stop;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ the sum
+ * Counts read one table, the sum of the origins' tables, not one per
+ * origin (a walk each: four nodes would cost four DRAM walks).  The sum is
+ * derived, never merged into: every change goes to its origin's table
+ * first, then to the sum, and an origin dropped or replaced takes out of
+ * the sum exactly what its table held.  A full state reaches the sum as
+ * its difference from the state before, so each address moves once, from
+ * its old count to its new one: a count sees every session before or after
+ * its change, never a whole origin missing in between.  When the sum
+ * cannot be updated (memory), it is built again from the origins' tables. */
+
+static sc_table *sum_of(sc_fleet *f)
+{
+    /* relaxed: only this (the applier's) thread stores it */
+    return atomic_load_explicit(&f->sum, memory_order_relaxed);
+}
+
+static void resum(sc_fleet *f)
+{
+    sc_table *t;
+    if (sc_table_new(sc_impl_fast(), NULL, &t) != SC_OK) return;   /* stays as it was */
+    for (int i = 0; i < SC_FLEET_ORIGINS; i++) {
+        /* relaxed: the applier's own slots and tables */
+        origin *o = atomic_load_explicit(&f->slot[i], memory_order_relaxed);
+        sc_table *ot = o ? atomic_load_explicit(&o->table, memory_order_relaxed) : NULL;
+        if (ot && each_address(ot, 1, add_to_table, t) != 0) {
+            sc_table_free(t);
+            return;
+        }
+    }
+    /* release: a reader that loads t sees it built */
+    sc_table *old = atomic_exchange_explicit(&f->sum, t, memory_order_acq_rel);
+    urcu_bp_synchronize_rcu();
+    sc_tsan_reclaim(old);   /* after every reader that could see it */
+    sc_table_free(old);
+}
+
+/* The sum changed by a map of differences; built again when that fails. */
+static void sum_apply(sc_fleet *f, const sc_addrmap *diff)
+{
+    if (sc_addrmap_each(diff, add_to_table, sum_of(f)) != 0) resum(f);
+}
+
+/* Forgets o's sessions (it stays unsynced until its next full state). */
+static void drop_view(sc_fleet *f, origin *o)
+{
+    /* relaxed: the applier's own table */
+    sc_table *t = atomic_load_explicit(&o->table, memory_order_relaxed);
     o->synced = false;
+    if (!t) return;
+    sc_addrmap diff = {0};
+    int bad = each_address(t, -1, add_to_map, &diff);
     swap_table(o, NULL);
+    if (bad)
+        resum(f);
+    else
+        sum_apply(f, &diff);
+    sc_addrmap_free(&diff);
 }
 
 static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
@@ -118,24 +210,29 @@ static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
     sc_table *t;
     sc_wire_record r;
     size_t pos = 0;
+    sc_addrmap diff = {0};
     if (o->synced && (b->incarnation < o->incarnation ||
                       (b->incarnation == o->incarnation && b->seq < o->seq)))
         return SC_APPLY_DUPLICATE;   /* older than the state held */
-    if (sc_table_new(sc_impl_fast(), NULL, &t) != SC_OK) {
-        drop_view(o);
+    /* relaxed: the applier's own table */
+    sc_table *old = atomic_load_explicit(&o->table, memory_order_relaxed);
+    bool bad = sc_table_new(sc_impl_fast(), NULL, &t) != SC_OK;
+    if (!bad && old) bad = each_address(old, -1, add_to_map, &diff) != 0;
+    while (!bad && sc_wire_next(b, &pos, &r))   /* only opens: a failure is memory */
+        bad = add_to_table(t, &r.addr, r.count) != 0 ||
+              sc_addrmap_add(&diff, &r.addr, r.count) != SC_OK;
+    if (bad) {
+        sc_table_free(t);
+        sc_addrmap_free(&diff);
+        drop_view(f, o);
         return SC_APPLY_NOMEM;
-    }
-    while (sc_wire_next(b, &pos, &r)) {
-        if (apply_record(f, t, &r) != SC_OK) {   /* only opens: memory */
-            sc_table_free(t);
-            drop_view(o);
-            return SC_APPLY_NOMEM;
-        }
     }
     o->incarnation = b->incarnation;
     o->seq = b->seq;
     o->synced = true;
     swap_table(o, t);
+    sum_apply(f, &diff);
+    sc_addrmap_free(&diff);
     return SC_APPLY_OK;
 }
 
@@ -143,24 +240,32 @@ static sc_apply apply_delta(sc_fleet *f, origin *o, const sc_wire_batch *b)
 {
     sc_wire_record r;
     size_t pos = 0;
+    bool sum_ok = true;
     if (!o->synced) return SC_APPLY_UNSYNCED;
     if (b->incarnation < o->incarnation ||
         (b->incarnation == o->incarnation && b->seq <= o->seq))
         return SC_APPLY_DUPLICATE;   /* from before a restart, or already applied */
     if (b->incarnation > o->incarnation || b->seq > o->seq + 1) {
-        drop_view(o);   /* a restart or a lost batch: wait for a full state */
+        drop_view(f, o);   /* a restart or a lost batch: wait for a full state */
         return SC_APPLY_GAP;
     }
-    /* acquire: pairs with swap_table's exchange (this thread's own write) */
-    sc_table *t = atomic_load_explicit(&o->table, memory_order_acquire);
+    /* relaxed: the applier's own table */
+    sc_table *t = atomic_load_explicit(&o->table, memory_order_relaxed);
+    sc_table *sum = sum_of(f);
     while (sc_wire_next(b, &pos, &r)) {
-        sc_status st = apply_record(f, t, &r);
-        if (st != SC_OK) {
-            drop_view(o);
-            return st == SC_E_NOMEM ? SC_APPLY_NOMEM : SC_APPLY_INCONSISTENT;
+        if (add_to_table(t, &r.addr, r.count) != 0) {
+            /* memory, or closes of sessions never opened: the origin goes,
+             * and the sum is built from the others (part of this record
+             * may be in its table and not in the sum) */
+            o->synced = false;
+            swap_table(o, NULL);
+            resum(f);
+            return r.count > 0 ? SC_APPLY_NOMEM : SC_APPLY_INCONSISTENT;
         }
+        if (sum_ok && add_to_table(sum, &r.addr, r.count) != 0) sum_ok = false;
     }
     o->seq = b->seq;
+    if (!sum_ok) resum(f);
     return SC_APPLY_OK;
 }
 
@@ -186,31 +291,32 @@ void sc_fleet_drop(sc_fleet *f, const char *name, size_t len)
     int free_slot;
     origin *o = find(f, name, len, &free_slot);
     if (!o) return;
+    drop_view(f, o);   /* out of the sum */
     for (int i = 0; i < SC_FLEET_ORIGINS; i++)
         /* relaxed: the applier's own slots */
         if (atomic_load_explicit(&f->slot[i], memory_order_relaxed) == o)
             atomic_store_explicit(&f->slot[i], NULL, memory_order_release);
-    urcu_bp_synchronize_rcu();   /* no reader still holds o or its table */
+    urcu_bp_synchronize_rcu();   /* no reader still holds o */
     sc_tsan_reclaim(o);
-    sc_table_free(atomic_load_explicit(&o->table, memory_order_relaxed));
     free(o);
+}
+
+const sc_table *sc_fleet_table(const sc_fleet *f)
+{
+    /* acquire: pairs with resum's exchange, so the table is whole */
+    return atomic_load_explicit(&((sc_fleet *)f)->sum, memory_order_acquire);
 }
 
 uint64_t sc_fleet_count(const sc_fleet *f, const sc_prefix *p)
 {
-    uint64_t sum = 0, n;
-    urcu_bp_read_lock();   /* origins and tables read here stay until we leave */
-    for (int i = 0; i < SC_FLEET_ORIGINS; i++) {
-        /* acquire: pairs with the release that published the origin */
-        origin *o = atomic_load_explicit(&f->slot[i], memory_order_acquire);
-        if (!o) continue;
-        /* acquire: pairs with swap_table's exchange, so the table is whole */
-        sc_table *t = atomic_load_explicit(&o->table, memory_order_acquire);
-        if (t && sc_count(t, p, f->smtp, &n) == SC_OK) sum += n;
-    }
+    uint64_t n = 0;
+    urcu_bp_read_lock();   /* the sum read here stays until we leave */
+    /* acquire: pairs with resum's exchange, so the table is whole */
+    sc_table *t = atomic_load_explicit(&((sc_fleet *)f)->sum, memory_order_acquire);
+    if (sc_count(t, p, f->smtp, &n) != SC_OK) n = 0;
     urcu_bp_read_unlock();
     sc_tsan_reader_done();
-    return sum;
+    return n;
 }
 
 uint64_t sc_fleet_count_origin(const sc_fleet *f, const char *name, size_t len,

@@ -27,9 +27,17 @@
  *    start); a full state of a newer incarnation (the node restarted)
  *    replaces the old one whole, so its old sessions never count twice, and
  *    a full state older than the one held is ignored.
- * Reading (any thread, no lock): sc_fleet_count sums the origins' tables
- * inside an RCU read-side section; while a batch applies, a count sees each
- * origin before or after each session's change, never a torn table.
+ * Reading (any thread, no lock): sc_fleet_count reads one more table, the
+ * sum of the origins' tables, inside an RCU read-side section: one walk,
+ * not one per origin.  The sum is derived, never merged into: each change
+ * goes to its origin's table, then to the sum; a dropped or replaced origin
+ * takes out exactly what its table held, a full state as its difference
+ * from the state before.  While a batch applies, a count sees each session
+ * before or after its change, never a torn table nor an origin missing.
+ *
+ *     slot[i] ──► origin: table ─┐ (per origin: drops, restarts, checks)
+ *                                ├──► sum: what counts read
+ *     slot[j] ──► origin: table ─┘
  */
 #ifndef SC_REPLICA_H
 #define SC_REPLICA_H
@@ -65,6 +73,12 @@ void sc_fleet_drop(sc_fleet *f, const char *name, size_t len);
 /* The SMTP sessions under p on every origin this fleet holds.  Any thread,
  * no lock, never blocks. */
 uint64_t sc_fleet_count(const sc_fleet *f, const sc_prefix *p);
+
+/* The sum table sc_fleet_count reads (SMTP sessions of every origin),
+ * for a count that walks it beside this node's own table.  Call inside an
+ * RCU (liburcu-bp) read-side section: it stays valid until the section
+ * ends.  Any thread. */
+const sc_table *sc_fleet_table(const sc_fleet *f);
 
 /* The same for one origin alone (0 when it is not held).  Any thread. */
 uint64_t sc_fleet_count_origin(const sc_fleet *f, const char *name, size_t len,

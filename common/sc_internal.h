@@ -56,6 +56,12 @@ struct sc_impl {
      * (sc_top asks for nothing below its length; SC_WALK_ALL: no cut).
      * visit is called with no lock of the table held and outside any
      * read-side section.  SC_E_NOMEM only before the first call of visit. */
+    /* Optional (NULL: two counts): the count of svc under prefix in `tab`
+     * plus that in `other`, a table of the same implementation; fast walks
+     * both at once, so their misses overlap (the fleet's inbound_cidr:
+     * this node's table and its replica of the others). */
+    uint64_t (*count_pair)(const sc_table *tab, const sc_table *other, const sc_prefix *prefix,
+                           sc_service svc);
     sc_status (*walk)(const sc_table *tab, const sc_prefix *root, sc_service svc, unsigned cut,
                       sc_visit_fn visit, void *arg);
 };
@@ -91,13 +97,15 @@ sc_status sc_registry_resolve(const sc_registry *reg, const char *name, size_t l
 struct sc_events;                /* the built-in event series (sc_series.c) */
 struct sc_journal;               /* SMTP changes of a clustering table (sc_journal.h) */
 
-/* What a cluster that joined a table lends it (cluster/): the fleet's
- * sessions beyond this node, for counts of inbound_cidr, and how to leave
- * when the table is freed.  Published with a release store; counts read
+/* What a cluster that joined a table lends it (cluster/): the table of the
+ * fleet's sessions beyond this node, for counts of inbound_cidr, and how to
+ * leave when the table is freed.  Published with a release store; counts read
  * it inside an RCU read-side section, so leaving clears it, waits for a
  * grace period, then frees. */
 typedef struct sc_view {
-    uint64_t (*count)(const void *arg, const sc_prefix *p);
+    /* The table of the other nodes' sessions (SMTP), valid until the
+     * caller's read-side section ends. */
+    const sc_table *(*table)(const void *arg);
     void (*leave)(void *arg);
     void *arg;
 } sc_view;

@@ -11,7 +11,9 @@
 
 typedef struct stripe {
     pthread_mutex_t lock;
-    sc_addrmap changes;
+    sc_addrmap changes;          /* the noters' (under the lock) */
+    sc_addrmap spare;            /* the drainer's: empty, its memory kept, so
+                                  * that a drain never makes noters regrow */
     char pad[64];                /* keep neighbours' locks off this line */
 } stripe;
 
@@ -36,6 +38,7 @@ void sc_journal_free(sc_journal *j)
     for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_destroy(&j->s[i].lock);
         sc_addrmap_free(&j->s[i].changes);
+        sc_addrmap_free(&j->s[i].spare);
     }
     free(j);
 }
@@ -127,13 +130,14 @@ bool sc_journal_drain(sc_table *tab, sc_journal_fn fn, void *arg)
     for (int i = 0; i < STRIPES; i++) {
         stripe *s = &j->s[i];
         pthread_mutex_lock(&s->lock);
-        sc_addrmap taken = s->changes;   /* swap out: openers never wait on fn */
-        s->changes = (sc_addrmap){0};
+        sc_addrmap taken = s->changes;   /* swap out: noters never wait on fn */
+        s->changes = s->spare;
         /* relaxed: a flag alone, as where it is set */
         if (atomic_exchange_explicit(&j->lost, false, memory_order_relaxed)) whole = false;
         pthread_mutex_unlock(&s->lock);
         sc_addrmap_each(&taken, fn, arg);
-        sc_addrmap_free(&taken);
+        sc_addrmap_clear(&taken);
+        s->spare = taken;                /* only the one drainer touches spare */
     }
     return whole;
 }

@@ -154,11 +154,17 @@ sc_status sc_close(sc_table *tab, const sc_addr *addr, sc_service svc)
  * the other nodes' (SPEC "The fleet"). */
 static uint64_t count_fleet(const sc_table *tab, const sc_prefix *p)
 {
-    uint64_t n = tab->impl->count(tab, p, SC_SERVICE_SMTP);
-    urcu_bp_read_lock();   /* the view stays until we leave (sc_table_detach_view) */
+    uint64_t n;
+    urcu_bp_read_lock();   /* the view and its table stay until we leave */
     /* acquire: pairs with the release that attached the view */
     const sc_view *v = atomic_load_explicit(&tab->view, memory_order_acquire);
-    if (v) n += v->count(v->arg, p);
+    const sc_table *other = v ? v->table(v->arg) : NULL;
+    if (!other)
+        n = tab->impl->count(tab, p, SC_SERVICE_SMTP);
+    else if (other->impl == tab->impl && tab->impl->count_pair)
+        n = tab->impl->count_pair(tab, other, p, SC_SERVICE_SMTP);
+    else
+        n = tab->impl->count(tab, p, SC_SERVICE_SMTP) + other->impl->count(other, p, SC_SERVICE_SMTP);
     urcu_bp_read_unlock();
     sc_tsan_reader_done();
     return n;
