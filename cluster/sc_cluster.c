@@ -2,7 +2,8 @@
  * sc_cluster.c: joining, leaving, status and the cluster's thread
  * (sc_cluster_int.h draws the whole).  The thread's tick: connect when
  * needed, publish this node's changes, renew the lease and look at the
- * peers, then read the peers' logs for up to a tick.
+ * peers, then read what the peers' logs hold that is new, and sleep until
+ * the next tick.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -129,6 +130,7 @@ static void free_cluster(sc_cluster *c)
     free(c->user);
     sc_fleet_free(c->fleet);
     sc_addrmap_free(&c->state);
+    sc_addrmap_free(&c->merged);
     sc_wire_free(&c->w);
     pthread_mutex_destroy(&c->status_lock);
     free(c);
@@ -154,26 +156,36 @@ static void check_contact(sc_cluster *c)
         sc_cl_forget_all(c, "no contact with redis for a lease");
 }
 
-static void nap(unsigned ms)
+/* Sleeps until `next` (CLOCK_MONOTONIC), then moves it a tick on (or to a
+ * tick from now, when the work took longer than a tick). */
+static void next_tick(sc_cluster *c, struct timespec *next)
 {
-    struct timespec ts = {0, (long)ms * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    long ns = next->tv_nsec + (long)c->tick_ms * 1000000L;
+    next->tv_sec += ns / 1000000000L;
+    next->tv_nsec = ns % 1000000000L;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > next->tv_sec || (now.tv_sec == next->tv_sec && now.tv_nsec > next->tv_nsec)) {
+        *next = now;
+        return;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR) {
     }
 }
 
 static void *run(void *arg)
 {
     sc_cluster *c = arg;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
     /* relaxed: a flag; leave joins the thread, which orders the rest */
     while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
         if (!c->rc) sc_cl_connect(c);
         sc_cl_publish(c);
         if (c->rc) sc_cl_peers(c);
         check_contact(c);
-        if (c->rc)
-            sc_cl_read(c);
-        else
-            nap(c->tick_ms);
+        if (c->rc) sc_cl_read(c);
+        next_tick(c, &next);
     }
     sc_cl_unpublish(c);
     sc_cl_disconnect(c, NULL);

@@ -68,6 +68,7 @@ struct sc_cluster {
     uint64_t incarnation, seq;
     uint64_t full_seq, trim_seq;     /* the last full state's seq; the log keeps what follows trim_seq */
     sc_addrmap state;                /* this node's sessions as the fleet was told */
+    sc_addrmap merged;               /* a tick's changes, the stripes' merged */
     size_t delta_bytes;              /* shipped since the last full state */
     size_t full_bytes;               /* size of the last full state */
     sc_wire_writer w;
@@ -106,7 +107,7 @@ void sc_cl_unpublish(sc_cluster *c);
 
 /* sc_cluster_sub.c */
 void sc_cl_peers(sc_cluster *c);           /* liveness, discovery, full states */
-void sc_cl_read(sc_cluster *c);            /* the peers' logs; waits up to a tick */
+void sc_cl_read(sc_cluster *c);            /* the peers' logs: what is new */
 void sc_cl_forget_all(sc_cluster *c, const char *why);
 void sc_cl_resync_all(sc_cluster *c);
 

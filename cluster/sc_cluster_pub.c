@@ -109,22 +109,18 @@ static void xadd(sc_cluster *c, const uint8_t *bytes, size_t len)
 
 static void ship_deltas(sc_cluster *c)
 {
-    sc_addrmap changes = {0};
-    if (!sc_journal_drain(c->table, merge, &changes)) {
-        sc_addrmap_free(&changes);
+    sc_addrmap *changes = &c->merged;   /* kept from tick to tick: no regrowing */
+    sc_addrmap_clear(changes);
+    if (!sc_journal_drain(c->table, merge, changes)) {
         reseed(c);
         return;
     }
-    if (sc_addrmap_nonzero(&changes) == 0) {
-        sc_addrmap_free(&changes);
-        return;
-    }
+    if (sc_addrmap_nonzero(changes) == 0) return;
     delta_ctx d = {c, false};
     const uint8_t *bytes;
     size_t len;
     if (sc_wire_begin(&c->w, SC_WIRE_DELTA, c->incarnation, c->seq + 1) != SC_OK) d.failed = true;
-    if (!d.failed) sc_addrmap_each(&changes, ship_one, &d);
-    sc_addrmap_free(&changes);
+    if (!d.failed) sc_addrmap_each(changes, ship_one, &d);
     c->seq++;
     if (d.failed || sc_wire_finish(&c->w, c->key, &bytes, &len) != SC_OK) {
         reseed(c);   /* state may be half updated: take it again whole */

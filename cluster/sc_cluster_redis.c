@@ -2,8 +2,8 @@
  * sc_cluster_redis.c: the cluster thread's one Redis connection.
  *
  * hiredis 0.14's traps (NOTES): after an I/O error or a timeout the
- * context is dead, so it is freed and made again; the read timeout must
- * exceed XREAD's BLOCK; a SIGSTOPped Redis still accepts connections, so a
+ * context is dead, so it is freed and made again (XREAD is never asked to
+ * BLOCK, so the read timeout bounds every command); a SIGSTOPped Redis still accepts connections, so a
  * connection counts as made only once a command (AUTH or INFO) answered;
  * redisReconnect restores neither the timeout nor AUTH, so it is not used.
  */
@@ -14,7 +14,7 @@
 
 #include "sc_cluster_int.h"
 
-/* Every command's bound: a XREAD blocks a tick, plus a margin. */
+/* Every command's bound: a tick and a margin. */
 static struct timeval timeout_of(const sc_cluster *c)
 {
     long ms = (long)c->tick_ms + 500;

@@ -238,27 +238,20 @@ static bool entry(sc_cluster *c, sc_peer *p, const redisReply *e)
     return false;
 }
 
-static void nap(unsigned ms)
-{
-    struct timespec ts = {0, (long)ms * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 void sc_cl_read(sc_cluster *c)
 {
-    const char *argv[6 + 2 * SC_PEERS];
-    size_t lens[6 + 2 * SC_PEERS];
-    char keys[SC_PEERS][SC_KEY_MAX], block[16];
+    /* No BLOCK: Redis times blocked clients out on its own clock (hz 10:
+     * 100 ms steps), and a thread blocked there would hold this node's
+     * own changes back as long.  One read a tick instead. */
+    const char *argv[4 + 2 * SC_PEERS];
+    size_t lens[4 + 2 * SC_PEERS];
+    char keys[SC_PEERS][SC_KEY_MAX];
     int argc = 0, n = 0;
-    snprintf(block, sizeof block, "%u", c->tick_ms);
-    const char *head[6] = {"XREAD", "COUNT", "1000", "BLOCK", block, "STREAMS"};
-    for (int i = 0; i < 6; i++) argv[argc++] = head[i];
+    const char *head[4] = {"XREAD", "COUNT", "1000", "STREAMS"};
+    for (int i = 0; i < 4; i++) argv[argc++] = head[i];
     for (unsigned i = 0; i < c->npeers; i++)
         if (c->peer[i].synced) sc_cl_key(c, "log", c->peer[i].name, keys[n]), argv[argc++] = keys[n++];
-    if (n == 0) {
-        nap(c->tick_ms);
-        return;
-    }
+    if (n == 0) return;
     for (unsigned i = 0; i < c->npeers; i++)
         if (c->peer[i].synced) argv[argc++] = c->peer[i].cursor;
     for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
