@@ -3,29 +3,7 @@
 -- fleet holds more than 3 sessions from its /24 (inbound_cidr).  Sessions
 -- held on milter a count at milter b.  Run by test_fleet.py.
 
-local held = {}
-
--- miltertest does not show a script's error: say it first
-local function fail (msg)
-  io.stdout:write("FAIL: ", msg, "\n")
-  io.stdout:flush()
-  error(msg)
-end
-
-local function session(port, ip, want, what)
-  local conn = mt.connect("inet:" .. port .. "@127.0.0.1", 20, 0.25)
-  if conn == nil then fail("cannot reach the milter on port " .. port) end
-  if mt.conninfo(conn, "client.example", ip) ~= nil then fail("conninfo " .. ip) end
-  local got = mt.getreply(conn)
-  if got ~= want then
-    fail(string.format("%s: conninfo %s replied %s, want %s", what, ip, tostring(got), tostring(want)))
-  end
-  if got == SMFIR_CONTINUE then
-    table.insert(held, conn)
-  else
-    mt.disconnect(conn)
-  end
-end
+dofile(here .. "/mtlib.lua")
 
 session(porta, "192.0.2.1", SMFIR_CONTINUE, "a: 1st of the /24")
 session(porta, "192.0.2.2", SMFIR_CONTINUE, "a: 2nd of the /24")
@@ -36,6 +14,4 @@ session(portb, "198.51.100.4", SMFIR_CONTINUE, "b: another /24")
 mt.sleep(1)
 session(porta, "192.0.2.5", SMFIR_REPLYCODE, "a: 4th, b's session counted at a")
 
-for _, conn in ipairs(held) do
-  mt.disconnect(conn)
-end
+disconnect_all()

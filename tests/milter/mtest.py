@@ -18,23 +18,8 @@ import sys
 import tempfile
 import time
 
-FAILURES = []
-
-
-def check(cond, what):
-    """Records a failure (printed with the input that broke) and goes on."""
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL: " + what, flush=True)
-    return cond
-
-
-def finish(name):
-    if FAILURES:
-        print("%s: %d failures" % (name, len(FAILURES)))
-        sys.exit(1)
-    print("%s: all checks passed" % name)
-    sys.exit(0)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sctest import FAILURES, check, finish, free_port, wait_for  # noqa: E402,F401
 
 
 def need_root(name):
@@ -44,23 +29,6 @@ def need_root(name):
             sys.exit(1)
         print("%s: skipped: a private Postfix needs root" % name)
         sys.exit(77)
-
-
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def wait_for(pred, seconds, what):
-    """Polls pred until it is true or `seconds` pass; returns its last value."""
-    end = time.monotonic() + seconds
-    while True:
-        v = pred()
-        if v or time.monotonic() > end:
-            check(v, "timed out after %ss waiting for %s" % (seconds, what))
-            return v
-        time.sleep(0.05)
 
 
 class Milter:

@@ -20,7 +20,7 @@ def main():
     m = Milter(binary, dir, limit_policy(2, 50, 3))
     m.start()
     try:
-        r = subprocess.run(["miltertest", "-D", "port=%d" % m.port, "-s",
+        r = subprocess.run(["miltertest", "-D", "port=%d" % m.port, "-D", "here=" + here, "-s",
                             os.path.join(here, "conninfo.mt.lua")],
                            capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, "miltertest: %s%s" % (r.stdout, r.stderr))

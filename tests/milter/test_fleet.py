@@ -60,7 +60,7 @@ def main():
         wait_for(lambda: all("cluster_state: live" in m.ctl("stats")[1] and
                              "cluster_nodes: 2" in m.ctl("stats")[1] for m in ms), 10,
                  "both milters to see a live fleet of two")
-        r = subprocess.run(["miltertest", "-D", "porta=%d" % a.port, "-D", "portb=%d" % b.port,
+        r = subprocess.run(["miltertest", "-D", "porta=%d" % a.port, "-D", "portb=%d" % b.port, "-D", "here=" + here,
                             "-s", os.path.join(here, "fleet.mt.lua")],
                            capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, "miltertest: %s%s" % (r.stdout, r.stderr))
