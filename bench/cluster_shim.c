@@ -65,7 +65,7 @@ scb_fleet *scb_fleet_build(sc_table *local, const sc_addr *addrs, size_t n, unsi
             sc_fleet_apply(f->fleet, name, 2, &b) != SC_APPLY_OK)
             goto fail;
     }
-    f->view = (sc_view){view_table, view_leave, f};
+    f->view = (sc_view){.table = view_table, .leave = view_leave, .arg = f};
     if (sc_table_attach_view(local, &f->view) != SC_OK) goto fail;
     return f;
 fail:

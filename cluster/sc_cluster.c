@@ -131,6 +131,8 @@ static void free_cluster(sc_cluster *c)
     sc_fleet_free(c->fleet);
     sc_addrmap_free(&c->state);
     sc_addrmap_free(&c->merged);
+    sc_keymap_free(&c->sstate);
+    sc_keymap_free(&c->smerged);
     sc_wire_free(&c->w);
     pthread_mutex_destroy(&c->status_lock);
     free(c);
@@ -142,6 +144,15 @@ static const sc_table *view_table(const void *arg)
 {
     const sc_cluster *c = arg;
     return sc_fleet_table(c->fleet);
+}
+
+static uint64_t view_series(const void *arg, const sc_series *local, const sc_prefix *p,
+                            const char *key, size_t len, unsigned startv, unsigned endv,
+                            sc_time now)
+{
+    const sc_cluster *c = arg;
+    return sc_fleet_series_count(c->fleet, local->fleet_name, local->fleet_name_len, p, key, len,
+                                 startv, endv, now);
 }
 
 static void view_leave(void *arg) { sc_cluster_leave(arg); }
@@ -208,7 +219,7 @@ sc_status sc_cluster_join(sc_table *tab, const sc_cluster_config *cfg, sc_cluste
     pthread_mutex_init(&c->status_lock, NULL);
     c->table = tab;
     sc_status st = set_up(c, cfg, why);
-    c->view = (sc_view){view_table, view_leave, c};
+    c->view = (sc_view){view_table, view_series, view_leave, c};
     if (st == SC_OK) st = sc_table_attach_view(tab, &c->view);
     if (st != SC_OK) {
         free_cluster(c);

@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 
 #include "sc_addrmap.h"
+#include "sc_keymap.h"
 #include "sc_internal.h"
 #include "sc_replica.h"
 #include "sc_wire.h"
@@ -69,6 +70,8 @@ struct sc_cluster {
     uint64_t full_seq, trim_seq;     /* the last full state's seq; the log keeps what follows trim_seq */
     sc_addrmap state;                /* this node's sessions as the fleet was told */
     sc_addrmap merged;               /* a tick's changes, the stripes' merged */
+    sc_keymap sstate;                /* this node's series changes as the fleet was told */
+    sc_keymap smerged;               /* a tick's series changes, merged */
     size_t delta_bytes;              /* shipped since the last full state */
     size_t full_bytes;               /* size of the last full state */
     sc_wire_writer w;

@@ -72,6 +72,94 @@ static int full_one(void *arg, const sc_addr *a, int64_t n)
     return write_count(arg, a, n) != SC_OK;
 }
 
+/* ---- series changes: merged per key over the stripes, as sessions are,
+ * added to `sstate` and shipped as records of their own. */
+
+static int smerge(void *arg, const uint8_t *k, size_t len, int64_t n)
+{
+    return sc_keymap_add(arg, k, len, n) != SC_OK;
+}
+
+static int ship_series(void *arg, const uint8_t *k, size_t len, int64_t n)
+{
+    delta_ctx *d = arg;
+    if (sc_keymap_add(&d->c->sstate, k, len, n) != SC_OK ||
+        sc_wire_add_series(&d->c->w, k, len, n) != SC_OK)
+        d->failed = true;
+    return d->failed;
+}
+
+static int full_series(void *arg, const uint8_t *k, size_t len, int64_t n)
+{
+    return n > 0 && sc_wire_add_series(arg, k, len, n) != SC_OK;
+}
+
+/* Which windows are still in their series' ring: the ring of each series
+ * ends at the newest window this node told of (its clock, whatever it is:
+ * a host may drive time itself), so the state forgets what the series
+ * itself has forgotten and stays bounded. */
+typedef struct ring_end {
+    const char *name;
+    size_t len;
+    int64_t newest, windows;
+} ring_end;
+
+typedef struct rings {
+    ring_end *v;
+    size_t n, cap;
+    bool failed;
+} rings;
+
+static ring_end *ring_of(rings *r, const sc_skey *k)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->v[i].len == k->slen && memcmp(r->v[i].name, k->sname, k->slen) == 0)
+            return &r->v[i];
+    return NULL;
+}
+
+static int ring_see(void *arg, const uint8_t *key, size_t len, int64_t n)
+{
+    rings *r = arg;
+    sc_skey k;
+    sc_series_kind kind;
+    sc_monitor m;
+    (void)n;
+    if (!sc_skey_decode(key, len, &k) || !sc_sname_parse(k.sname, k.slen, &kind, &m)) return 0;
+    ring_end *e = ring_of(r, &k);
+    if (e) {
+        if (k.epoch > e->newest) e->newest = k.epoch;
+        return 0;
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        ring_end *v = realloc(r->v, cap * sizeof *v);
+        if (!v) return r->failed = true;
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n++] = (ring_end){k.sname, k.slen, k.epoch, m.windows};
+    return 0;
+}
+
+static int ring_keep(void *arg, const uint8_t *key, size_t len, int64_t n)
+{
+    sc_skey k;
+    (void)n;
+    if (!sc_skey_decode(key, len, &k)) return 0;
+    const ring_end *e = ring_of(arg, &k);
+    return e && k.epoch > e->newest - e->windows;
+}
+
+/* Forgets the windows that have left their series' ring. */
+static void prune_series(sc_cluster *c)
+{
+    rings r = {0};
+    sc_keymap_each(&c->sstate, ring_see, &r);
+    if (!r.failed) sc_keymap_prune(&c->sstate, ring_keep, &r);   /* names point into sstate: */
+    free(r.v);                                                   /* each entry kept or gone */
+}
+
 /* The journal lost a change (out of memory): take the table again. */
 static void reseed(sc_cluster *c)
 {
@@ -111,16 +199,25 @@ static void ship_deltas(sc_cluster *c)
 {
     sc_addrmap *changes = &c->merged;   /* kept from tick to tick: no regrowing */
     sc_addrmap_clear(changes);
+    sc_keymap_clear(&c->smerged);
     if (!sc_journal_drain(c->table, merge, changes)) {
         reseed(c);
         return;
     }
-    if (sc_addrmap_nonzero(changes) == 0) return;
+    if (!sc_journal_drain_series(c->table, smerge, &c->smerged)) {
+        /* the series cannot be taken again from the table (a string key is
+         * kept only as its hash): say so, carry on with what was noted */
+        sc_cl_log(c, "journal lost series changes (out of memory): this node's part of fleet "
+                     "series counts is short until those windows pass");
+        SC_CL_BUMP(c, series_lost, 1);
+    }
+    if (sc_addrmap_nonzero(changes) == 0 && c->smerged.used == 0) return;
     delta_ctx d = {c, false};
     const uint8_t *bytes;
     size_t len;
     if (sc_wire_begin(&c->w, SC_WIRE_DELTA, c->incarnation, c->seq + 1) != SC_OK) d.failed = true;
     if (!d.failed) sc_addrmap_each(changes, ship_one, &d);
+    if (!d.failed) sc_keymap_each(&c->smerged, ship_series, &d);
     c->seq++;
     if (d.failed || sc_wire_finish(&c->w, c->key, &bytes, &len) != SC_OK) {
         reseed(c);   /* state may be half updated: take it again whole */
@@ -138,8 +235,10 @@ static void ship_full(sc_cluster *c)
     const uint8_t *bytes;
     size_t len;
     sc_addrmap_compact(&c->state);   /* best effort: a failure keeps it as it was */
+    prune_series(c);
     if (sc_wire_begin(&c->w, SC_WIRE_FULL, c->incarnation, c->seq) != SC_OK ||
         sc_addrmap_each(&c->state, full_one, &c->w) != 0 ||
+        sc_keymap_each(&c->sstate, full_series, &c->w) != 0 ||
         sc_wire_finish(&c->w, c->key, &bytes, &len) != SC_OK)
         return;   /* out of memory: try again next tick */
     sc_cl_key(c, "full", c->node, key);

@@ -13,7 +13,18 @@
 #include "../fast/sc_tsan.h"   /* RCU's order, told to TSan (fast's readers release it) */
 #include "sc_addrmap.h"
 #include "sc_internal.h"
+#include "sc_journal.h"
 #include "sc_replica.h"
+
+/* A replicated series of an origin: its fleet name and its replica, a
+ * series of the origin's table.  Immutable once published but for `next`
+ * set before. */
+typedef struct rseries {
+    struct rseries *next;
+    sc_series *s;
+    size_t len;
+    char name[];
+} rseries;
 
 typedef struct origin {
     char name[SC_FLEET_NAME_MAX];
@@ -21,6 +32,7 @@ typedef struct origin {
     uint64_t incarnation, seq;   /* the applier's own */
     bool synced;                 /* holds a full state and the deltas after it */
     _Atomic(sc_table *) table;   /* NULL: nothing counted for it */
+    _Atomic(rseries *) series;   /* its series' replicas, in `table`; NULL: none */
 } origin;
 
 struct sc_fleet {
@@ -59,15 +71,26 @@ sc_status sc_fleet_new(sc_fleet **out)
     return SC_OK;
 }
 
-/* Puts t in o's place and frees what was there once no reader sees it. */
-static void swap_table(origin *o, sc_table *t)
+static void rseries_free(rseries *r)
 {
-    /* release: a reader that loads t sees it fully built */
+    for (rseries *next; r; r = next) {
+        next = r->next;
+        free(r);
+    }
+}
+
+/* Puts t and its series in o's place and frees what was there once no
+ * reader sees it. */
+static void swap_table(origin *o, sc_table *t, rseries *series)
+{
+    /* release: a reader that loads t (or a series) sees it fully built */
     sc_table *old = atomic_exchange_explicit(&o->table, t, memory_order_acq_rel);
-    if (old) {
+    rseries *olds = atomic_exchange_explicit(&o->series, series, memory_order_acq_rel);
+    if (old || olds) {
         urcu_bp_synchronize_rcu();
         sc_tsan_reclaim(old);   /* after every reader that could see it */
-        sc_table_free(old);
+        rseries_free(olds);
+        sc_table_free(old);     /* and the series in it */
     }
 }
 
@@ -78,6 +101,7 @@ void sc_fleet_free(sc_fleet *f)
         /* relaxed: no reader may run during sc_fleet_free */
         origin *o = atomic_load_explicit(&f->slot[i], memory_order_relaxed);
         if (!o) continue;
+        rseries_free(atomic_load_explicit(&o->series, memory_order_relaxed));
         sc_table_free(atomic_load_explicit(&o->table, memory_order_relaxed));
         free(o);
     }
@@ -197,12 +221,60 @@ static void drop_view(sc_fleet *f, origin *o)
     if (!t) return;
     sc_addrmap diff = {0};
     int bad = each_address(t, -1, add_to_map, &diff);
-    swap_table(o, NULL);
+    swap_table(o, NULL, NULL);
     if (bad)
         resum(f);
     else
         sum_apply(f, &diff);
     sc_addrmap_free(&diff);
+}
+
+/* ---------------------------------------------------------- the series
+ * An origin's series live in its table, one replica per fleet name, found
+ * through its list; a change is added at the time of its window. */
+
+/* The replica of the series k names, made in t (on list *head) when
+ * missing; NULL: out of memory. */
+static rseries *series_for(sc_table *t, _Atomic(rseries *) *head, const sc_skey *k)
+{
+    sc_series_kind kind;
+    sc_monitor m;
+    /* relaxed: the applier's own list */
+    rseries *first = atomic_load_explicit(head, memory_order_relaxed);
+    for (rseries *r = first; r; r = r->next)
+        if (r->len == k->slen && memcmp(r->name, k->sname, k->slen) == 0) return r;
+    if (!sc_sname_parse(k->sname, k->slen, &kind, &m)) return NULL;   /* sc_wire_parse checked */
+    rseries *r = malloc(sizeof *r + k->slen);
+    if (!r || sc_series_new(t, kind, &m, &r->s) != SC_OK) {
+        free(r);
+        return NULL;
+    }
+    r->len = k->slen;
+    memcpy(r->name, k->sname, k->slen);
+    r->next = first;
+    /* release: a reader that finds r sees it and its series built */
+    atomic_store_explicit(head, r, memory_order_release);
+    return r;
+}
+
+/* A series record added to its replica in t: 0, or 1 (out of memory). */
+static int add_series(sc_table *t, _Atomic(rseries *) *head, const sc_wire_record *rec)
+{
+    sc_skey k;
+    sc_addr a;
+    sc_status st;
+    if (!sc_skey_decode(rec->skey, rec->skeylen, &k)) return 1;   /* sc_wire_parse checked */
+    rseries *r = series_for(t, head, &k);
+    if (!r) return 1;
+    int64_t w = sc_series_monitor(r->s).interval;
+    if (k.epoch > INT64_MAX / w || k.epoch < INT64_MIN / w) return 0;   /* at no time: nothing */
+    if (k.type == 0)
+        st = sc_series_add_string(r->s, (const char *)k.key, k.klen, rec->scount, k.epoch * w);
+    else if (sc_addr_from_bytes((uint8_t)k.type, k.key, &a) == SC_OK)
+        st = sc_series_add(r->s, &a, rec->scount, k.epoch * w);
+    else
+        return 1;
+    return st != SC_OK;
 }
 
 static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
@@ -211,6 +283,7 @@ static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
     sc_wire_record r;
     size_t pos = 0;
     sc_addrmap diff = {0};
+    _Atomic(rseries *) series = NULL;   /* built aside, as t */
     if (o->synced && (b->incarnation < o->incarnation ||
                       (b->incarnation == o->incarnation && b->seq < o->seq)))
         return SC_APPLY_DUPLICATE;   /* older than the state held */
@@ -219,9 +292,12 @@ static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
     bool bad = sc_table_new(sc_impl_fast(), NULL, &t) != SC_OK;
     if (!bad && old) bad = each_address(old, -1, add_to_map, &diff) != 0;
     while (!bad && sc_wire_next(b, &pos, &r))   /* only opens: a failure is memory */
-        bad = add_to_table(t, &r.addr, r.count) != 0 ||
-              sc_addrmap_add(&diff, &r.addr, r.count) != SC_OK;
+        bad = r.type == 2 ? add_series(t, &series, &r) != 0
+                          : add_to_table(t, &r.addr, r.count) != 0 ||
+                                sc_addrmap_add(&diff, &r.addr, r.count) != SC_OK;
     if (bad) {
+        /* relaxed: never published */
+        rseries_free(atomic_load_explicit(&series, memory_order_relaxed));
         sc_table_free(t);
         sc_addrmap_free(&diff);
         drop_view(f, o);
@@ -230,7 +306,8 @@ static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
     o->incarnation = b->incarnation;
     o->seq = b->seq;
     o->synced = true;
-    swap_table(o, t);
+    /* relaxed: built by this thread, published by swap_table's release */
+    swap_table(o, t, atomic_load_explicit(&series, memory_order_relaxed));
     sum_apply(f, &diff);
     sc_addrmap_free(&diff);
     return SC_APPLY_OK;
@@ -253,12 +330,19 @@ static sc_apply apply_delta(sc_fleet *f, origin *o, const sc_wire_batch *b)
     sc_table *t = atomic_load_explicit(&o->table, memory_order_relaxed);
     sc_table *sum = sum_of(f);
     while (sc_wire_next(b, &pos, &r)) {
+        if (r.type == 2) {
+            if (add_series(t, &o->series, &r) == 0) continue;
+            o->synced = false;   /* out of memory: as below */
+            swap_table(o, NULL, NULL);
+            resum(f);
+            return SC_APPLY_NOMEM;
+        }
         if (add_to_table(t, &r.addr, r.count) != 0) {
             /* memory, or closes of sessions never opened: the origin goes,
              * and the sum is built from the others (part of this record
              * may be in its table and not in the sum) */
             o->synced = false;
-            swap_table(o, NULL);
+            swap_table(o, NULL, NULL);
             resum(f);
             return r.count > 0 ? SC_APPLY_NOMEM : SC_APPLY_INCONSISTENT;
         }
@@ -336,6 +420,30 @@ uint64_t sc_fleet_count_origin(const sc_fleet *f, const char *name, size_t len,
     urcu_bp_read_unlock();
     sc_tsan_reader_done();
     return n;
+}
+
+uint64_t sc_fleet_series_count(const sc_fleet *f, const char *name, size_t len,
+                               const sc_prefix *p, const char *key, size_t klen, unsigned startv,
+                               unsigned endv, sc_time now)
+{
+    uint64_t sum = 0, n;
+    urcu_bp_read_lock();   /* as sc_fleet_count: nothing read here is freed until we leave */
+    for (int i = 0; i < SC_FLEET_ORIGINS; i++) {
+        /* acquire: as sc_fleet_count */
+        origin *o = atomic_load_explicit(&f->slot[i], memory_order_acquire);
+        /* acquire: pairs with the release that published each replica */
+        rseries *r = o ? atomic_load_explicit(&o->series, memory_order_acquire) : NULL;
+        for (; r; r = r->next) {
+            if (r->len != len || memcmp(r->name, name, len) != 0) continue;
+            sc_status st = p ? sc_series_count(r->s, p, startv, endv, now, &n)
+                             : sc_series_count_string(r->s, key, klen, startv, endv, now, &n);
+            if (st == SC_OK) sum += n;
+            break;
+        }
+    }
+    urcu_bp_read_unlock();
+    sc_tsan_reader_done();
+    return sum;
 }
 
 unsigned sc_fleet_origins(const sc_fleet *f, unsigned *synced)

@@ -84,6 +84,14 @@ const sc_table *sc_fleet_table(const sc_fleet *f);
 uint64_t sc_fleet_count_origin(const sc_fleet *f, const char *name, size_t len,
                                const sc_prefix *p);
 
+/* The count of the replicated series of fleet name `name` on every origin
+ * this fleet holds: under p, or (p NULL) of the string key, in windows
+ * startv..endv at `now` (checked by the caller).  Any thread, no lock,
+ * never blocks.  O(origins x their series) + a count per origin. */
+uint64_t sc_fleet_series_count(const sc_fleet *f, const char *name, size_t len,
+                               const sc_prefix *p, const char *key, size_t klen, unsigned startv,
+                               unsigned endv, sc_time now);
+
 /* Origins held (synced or not), and the synced ones. */
 unsigned sc_fleet_origins(const sc_fleet *f, unsigned *synced);
 

@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "sc_internal.h"
+#include "sc_journal.h"
 #include "sc_wire.h"
 
 static const char *const reasons[SC_WIRE_REFUSALS] = {
     "ok",
     "shorter than a header and its check",
     "not a sesscount batch (magic)",
-    "a newer format version",
+    "a format version this reader does not know",
     "an unknown batch kind",
     "reserved bytes are not zero",
     "record bytes disagree with the batch's length",
@@ -65,25 +66,43 @@ static uint64_t check_of(const uint8_t key[16], const uint8_t *buf, size_t len)
     return get64(out);
 }
 
-/* One record at rec[pos], of at most `left` bytes: its length, or 0. */
-static size_t record_at(const uint8_t *rec, size_t left, sc_wire_record *r)
+/* One record at rec[pos], of at most `left` bytes, in a batch of `version`:
+ * its length, or 0. */
+static size_t record_at(const uint8_t *rec, size_t left, int version, sc_wire_record *r)
 {
     size_t alen;
+    if (left >= 3 && rec[0] == 2 && version >= 2) {
+        sc_skey sk;
+        size_t slen = rec[1] | (size_t)rec[2] << 8;
+        if (slen > SC_SNAME_MAX || left < 1 + 12 + slen) return 0;
+        size_t k = 12 + slen + rec[1 + 11 + slen];   /* the key's own length byte */
+        if (left < 1 + k + 8 || !sc_skey_decode(rec + 1, k, &sk)) return 0;
+        r->type = 2;
+        r->skey = rec + 1;
+        r->skeylen = k;
+        r->scount = (int64_t)get64(rec + 1 + k);
+        return 1 + k + 8;
+    }
     if (left < 2 || rec[0] != 1) return 0;
     if (rec[1] == SC_INET4) alen = 4;
     else if (rec[1] == SC_INET6) alen = 16;
     else return 0;
     if (left < 2 + alen + 4) return 0;
-    if (r) {
-        if (sc_addr_from_bytes(rec[1], rec + 2, &r->addr) != SC_OK) return 0;
-        r->count = (int32_t)get32(rec + 2 + alen);
-    }
+    r->type = 1;
+    if (sc_addr_from_bytes(rec[1], rec + 2, &r->addr) != SC_OK) return 0;
+    r->count = (int32_t)get32(rec + 2 + alen);
     return 2 + alen + 4;
 }
 
 static int count_ok(int kind, int32_t c)
 {
     if (c == 0 || c > SC_WIRE_COUNT_MAX || c < -SC_WIRE_COUNT_MAX) return 0;
+    return kind == SC_WIRE_DELTA || c > 0;
+}
+
+static int scount_ok(int kind, int64_t c)
+{
+    if (c == 0 || c > (int64_t)SC_SERIES_COUNT_MAX || c < -(int64_t)SC_SERIES_COUNT_MAX) return 0;
     return kind == SC_WIRE_DELTA || c > 0;
 }
 
@@ -94,10 +113,11 @@ static sc_wire_refusal check_records(const sc_wire_batch *b, size_t *offset)
     uint32_t n = 0;
     while (pos < b->reclen) {
         sc_wire_record r;
-        size_t k = record_at(b->rec + pos, b->reclen - pos, &r);
+        size_t k = record_at(b->rec + pos, b->reclen - pos, b->version, &r);
         *offset = SC_WIRE_HEADER + pos;
         if (k == 0) return SC_WIRE_RECORD;
-        if (!count_ok(b->kind, r.count)) return SC_WIRE_COUNT;
+        if (r.type == 1 ? !count_ok(b->kind, r.count) : !scount_ok(b->kind, r.scount))
+            return SC_WIRE_COUNT;
         if (++n > b->nrec) return SC_WIRE_NRECORDS;
         pos += k;
     }
@@ -115,7 +135,7 @@ sc_wire_refusal sc_wire_parse(const uint8_t key[16], const void *buf, size_t len
     if (len < SC_WIRE_HEADER + SC_WIRE_TRAILER) return SC_WIRE_SHORT;
     if (memcmp(p, "SCW", 3) != 0) return SC_WIRE_MAGIC;
     *offset = 3;
-    if (p[3] != SC_WIRE_VERSION) return SC_WIRE_NEWER;
+    if (p[3] < SC_WIRE_VERSION_OLDEST || p[3] > SC_WIRE_VERSION) return SC_WIRE_NEWER;
     *offset = 4;
     if (p[4] != SC_WIRE_DELTA && p[4] != SC_WIRE_FULL) return SC_WIRE_KIND;
     *offset = 5;
@@ -126,6 +146,7 @@ sc_wire_refusal sc_wire_parse(const uint8_t key[16], const void *buf, size_t len
     *offset = len - SC_WIRE_TRAILER;
     if (check_of(key, p, len - SC_WIRE_TRAILER) != get64(p + len - SC_WIRE_TRAILER))
         return SC_WIRE_CHECK;
+    b.version = p[3];
     b.kind = p[4];
     b.incarnation = get64(p + 8);
     b.seq = get64(p + 16);
@@ -142,7 +163,7 @@ sc_wire_refusal sc_wire_parse(const uint8_t key[16], const void *buf, size_t len
 int sc_wire_next(const sc_wire_batch *b, size_t *pos, sc_wire_record *r)
 {
     if (*pos >= b->reclen) return 0;
-    size_t k = record_at(b->rec + *pos, b->reclen - *pos, r);
+    size_t k = record_at(b->rec + *pos, b->reclen - *pos, b->version, r);
     if (k == 0) return 0;   /* cannot happen after sc_wire_parse */
     *pos += k;
     return 1;
@@ -193,6 +214,22 @@ sc_status sc_wire_add(sc_wire_writer *w, const sc_addr *addr, int32_t count)
     memcpy(p + 2, addr->bytes, alen);
     put32(p + 2 + alen, (uint32_t)count);
     w->len += 2 + alen + 4;
+    w->nrec++;
+    return SC_OK;
+}
+
+sc_status sc_wire_add_series(sc_wire_writer *w, const uint8_t *skey, size_t len, int64_t count)
+{
+    sc_skey k;
+    if (!skey || !sc_skey_decode(skey, len, &k) || !scount_ok(w->kind, count) ||
+        w->nrec >= SC_WIRE_RECORDS_MAX)
+        return SC_E_INVALID;
+    if (reserve(w, 1 + len + 8) != SC_OK) return SC_E_NOMEM;
+    uint8_t *p = w->buf + w->len;
+    p[0] = 2;
+    memcpy(p + 1, skey, len);
+    put64(p + 1 + len, (uint64_t)count);
+    w->len += 1 + len + 8;
     w->nrec++;
     return SC_OK;
 }

@@ -3,11 +3,11 @@
  * their decoder (SPEC "The fleet").  Internal to sesscount: the cluster
  * code writes and reads them; tests and the fuzzer reach them here.
  *
- * A batch is one Redis stream entry's value.  Version 1, little-endian:
+ * A batch is one Redis stream entry's value.  Version 2, little-endian:
  *
  *     offset  size  field
  *          0     3  magic "SCW"
- *          3     1  version (1)
+ *          3     1  version (2; a version 1 batch, sessions only, is read too)
  *          4     1  kind: 1 delta (changes since the batch before),
  *                   2 full state (replaces everything the origin had)
  *          5     3  reserved, zero
@@ -30,11 +30,20 @@
  *                   open (> 0).  |count| <= 65535; records of one address
  *                   add up (an address with more sessions takes several)
  *
+ *     record (series change, version 2 only), 21 to 560 bytes:
+ *          0     1  type 2
+ *          1     k  the change's key: series (its fleet name), window, key
+ *                   (layout and rules in common/sc_journal.h)
+ *        1+k     8  signed count: a delta's change of that key in that
+ *                   window (never 0); a full state's count there (> 0).
+ *                   |count| <= SC_SERIES_COUNT_MAX
+ *
  * The check is not a secret's MAC: it refuses truncations, stray bytes, a
  * batch of another cluster (another key) and whatever else is not a batch
  * this cluster wrote.  A batch that fails any rule is refused whole, with a
  * reason and an offset, before anything is applied.  Later versions must
- * change the version byte; version 1 readers refuse them, counted.
+ * change the version byte; readers refuse versions they do not know,
+ * counted.
  */
 #ifndef SC_WIRE_H
 #define SC_WIRE_H
@@ -44,7 +53,8 @@
 
 #include "sesscount.h"
 
-#define SC_WIRE_VERSION 1
+#define SC_WIRE_VERSION 2
+#define SC_WIRE_VERSION_OLDEST 1     /* sessions only; still read */
 #define SC_WIRE_HEADER 32
 #define SC_WIRE_TRAILER 8
 #define SC_WIRE_RECORDS_MAX 4000000u      /* a full state of 4M addresses */
@@ -57,7 +67,7 @@ typedef enum sc_wire_refusal {
     SC_WIRE_OK = 0,
     SC_WIRE_SHORT,        /* shorter than a header and a check */
     SC_WIRE_MAGIC,        /* not "SCW" */
-    SC_WIRE_NEWER,        /* a version this reader does not know */
+    SC_WIRE_NEWER,        /* a version this reader does not know (older or newer) */
     SC_WIRE_KIND,         /* neither delta nor full state */
     SC_WIRE_RESERVED,     /* reserved bytes not zero */
     SC_WIRE_LENGTH,       /* record bytes disagree with the batch's length */
@@ -70,7 +80,7 @@ typedef enum sc_wire_refusal {
 
 /* A checked batch (its records stay in the caller's buffer). */
 typedef struct sc_wire_batch {
-    uint8_t kind;
+    uint8_t version, kind;
     uint64_t incarnation, seq;
     uint32_t nrec;
     const uint8_t *rec;   /* the records */
@@ -78,8 +88,12 @@ typedef struct sc_wire_batch {
 } sc_wire_batch;
 
 typedef struct sc_wire_record {
-    sc_addr addr;
-    int32_t count;
+    uint8_t type;            /* 1 session, 2 series change */
+    sc_addr addr;            /* type 1 */
+    int32_t count;           /* type 1 */
+    const uint8_t *skey;     /* type 2: the change's key (sc_skey_decode reads it) */
+    size_t skeylen;
+    int64_t scount;          /* type 2 */
 } sc_wire_record;
 
 /* The cluster's 16-byte key, from its name. */
@@ -110,6 +124,9 @@ typedef struct sc_wire_writer {
 
 sc_status sc_wire_begin(sc_wire_writer *w, int kind, uint64_t incarnation, uint64_t seq);
 sc_status sc_wire_add(sc_wire_writer *w, const sc_addr *addr, int32_t count);
+/* A series change: skey an encoding sc_skey_decode accepts, count as the
+ * record says.  Errors as sc_wire_add. */
+sc_status sc_wire_add_series(sc_wire_writer *w, const uint8_t *skey, size_t len, int64_t count);
 sc_status sc_wire_finish(sc_wire_writer *w, const uint8_t key[16], const uint8_t **bytes,
                          size_t *len);
 void sc_wire_free(sc_wire_writer *w);

@@ -13,6 +13,9 @@
 
 #include "sesscount.h"
 
+/* What a series' remove took from one window (series_remove). */
+typedef void (*sc_taken_fn)(void *arg, int64_t epoch, uint64_t n);
+
 /* An implementation: a table of operations.  `tab` arguments are tables
  * this implementation created. */
 struct sc_impl {
@@ -31,17 +34,21 @@ struct sc_impl {
     sc_status (*series_new)(sc_table *tab, const sc_monitor *m, sc_series **out);
     void (*series_free)(sc_series *s);
     /* Adds n (1..SC_SERIES_COUNT_MAX) to key's count in window `epoch`,
-     * or with `take` takes up to n of what it holds (none held: SC_OK). */
+     * or with `take` takes up to n of what it holds (none held: SC_OK);
+     * *done gets what changed (n, or what was taken), for the journal. */
     sc_status (*series_add)(sc_series *s, const sc_addr *key, int64_t epoch, uint64_t n,
-                            bool take);
-    void (*series_remove)(sc_series *s, const sc_addr *key);
+                            bool take, uint64_t *done);
+    /* Forgets key in every window; taken(arg, epoch, n) for each window
+     * that held some (taken may be NULL). */
+    void (*series_remove)(sc_series *s, const sc_addr *key, sc_taken_fn taken, void *arg);
     /* The sum over the live windows of epochs first..last. */
     uint64_t (*series_count)(const sc_series *s, const sc_prefix *p, int64_t first,
                              int64_t last);
     /* The same for the keys of a string series (1..SC_SERIES_KEY_MAX bytes). */
     sc_status (*series_add_str)(sc_series *s, const char *key, size_t len, int64_t epoch,
-                                uint64_t n, bool take);
-    void (*series_remove_str)(sc_series *s, const char *key, size_t len);
+                                uint64_t n, bool take, uint64_t *done);
+    void (*series_remove_str)(sc_series *s, const char *key, size_t len, sc_taken_fn taken,
+                              void *arg);
     uint64_t (*series_count_str)(const sc_series *s, const char *key, size_t len, int64_t first,
                                  int64_t last);
     /* Windows of epochs before `oldest` have left the ring: let them go. */
@@ -77,6 +84,9 @@ struct sc_series {
     char *name;                  /* a named series' name (NUL-terminated), or NULL */
     size_t name_len;
     _Atomic int64_t newest;      /* the newest epoch a call has reached; INT64_MIN: none */
+    char *fleet_name;            /* its name in a fleet (sc_journal.h), NULL: not replicable */
+    size_t fleet_name_len;
+    _Atomic bool replicated;     /* its changes go to the table's journal (sc_series_replicate) */
     sc_series *prev, *next;      /* the table's list, under its series_lock */
 };
 
@@ -106,6 +116,12 @@ typedef struct sc_view {
     /* The table of the other nodes' sessions (SMTP), valid until the
      * caller's read-side section ends. */
     const sc_table *(*table)(const void *arg);
+    /* The other nodes' count of a replicated series like `local` (the
+     * same fleet name): under p, or of the string key, in windows
+     * startv..endv at `now` (a time, not SC_NOW).  Same section. */
+    uint64_t (*series_count)(const void *arg, const sc_series *local, const sc_prefix *p,
+                             const char *key, size_t len, unsigned startv, unsigned endv,
+                             sc_time now);
     void (*leave)(void *arg);
     void *arg;
 } sc_view;
@@ -140,6 +156,11 @@ const sc_prefix *sc_normal_prefix(const sc_prefix *in, sc_prefix *buf);
 /* sc_series.c: frees every series of a table and its event series
  * (table teardown). */
 void sc_series_free_all(sc_table *tab);
+/* sc_series.c: the table's time for SC_NOW (its clock, or the real time). */
+sc_time sc_table_time(const sc_table *tab, sc_time now);
+/* sc_series_fleet.c: gives s its fleet name: the built-in series of event
+ * `kind` (0..2), or (kind < 0) the named series s->name. */
+sc_status sc_series_name_fleet(sc_series *s, int kind);
 
 /* sc_hash.c: SipHash-2-4 of data under key, outlen 8 or 16 bytes. */
 void sc_siphash(const uint8_t key[16], const void *data, size_t len, uint8_t *out,

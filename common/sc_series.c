@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "sc_internal.h"
+#include "sc_journal.h"
 
 /* The built-in series: one per (event kind, monitor), published once. */
 typedef struct sc_events {
@@ -27,7 +28,7 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-static sc_time now_of(const sc_table *tab, sc_time now)
+sc_time sc_table_time(const sc_table *tab, sc_time now)
 {
     if (now != SC_NOW) return now;
     if (tab->clock) return tab->clock(tab->clock_arg);
@@ -46,7 +47,7 @@ static bool monitor_ok(const sc_monitor *m)
  * *newest gets the ring's newest epoch. */
 static int64_t reach(sc_series *s, sc_time now, int64_t *newest)
 {
-    int64_t e = floor_div(now_of(s->table, now), s->mon.interval);
+    int64_t e = floor_div(sc_table_time(s->table, now), s->mon.interval);
     /* relaxed: newest only orders itself (a max); the windows it names are
      * found through the implementation's own acquire loads. */
     int64_t seen = atomic_load_explicit(&s->newest, memory_order_relaxed);
@@ -77,6 +78,9 @@ static sc_status series_make(sc_table *tab, sc_series_kind kind, const sc_monito
     s->mon = *m;
     s->name = NULL;
     s->name_len = 0;
+    s->fleet_name = NULL;
+    s->fleet_name_len = 0;
+    atomic_init(&s->replicated, false);
     atomic_init(&s->newest, INT64_MIN);
     *out = s;
     return SC_OK;
@@ -118,6 +122,7 @@ void sc_series_free(sc_series *s)
     if (s->next) s->next->prev = s->prev;
     pthread_mutex_unlock(&tab->series_lock);
     free(s->name);
+    free(s->fleet_name);
     tab->impl->series_free(s);
 }
 
@@ -160,7 +165,11 @@ sc_status sc_series_add(sc_series *s, const sc_addr *key, int64_t n, sc_time now
     uint64_t mag;
     sc_status st = add_amount(s, n, now, &e, &mag);
     if (st != SC_OK || mag == 0) return st;
-    return s->table->impl->series_add(s, &a, e, mag, n < 0);
+    /* relaxed: a flag alone; the journal's lock orders what it notes */
+    if (s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed))
+        return sc_journal_series_add(s, &a, NULL, 0, e, mag, n < 0);
+    uint64_t done;
+    return s->table->impl->series_add(s, &a, e, mag, n < 0, &done);
 }
 
 sc_status sc_series_remove(sc_series *s, const sc_addr *key, sc_time now)
@@ -169,7 +178,11 @@ sc_status sc_series_remove(sc_series *s, const sc_addr *key, sc_time now)
     if (!s || s->kind == SC_SERIES_STRING || !sc_normal_addr(key, &a)) return SC_E_INVALID;
     int64_t newest;
     reach(s, now, &newest);
-    s->table->impl->series_remove(s, &a);
+    /* relaxed: as in sc_series_add */
+    if (s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed))
+        sc_journal_series_remove(s, &a, NULL, 0);
+    else
+        s->table->impl->series_remove(s, &a, NULL, NULL);
     return SC_OK;
 }
 
@@ -185,7 +198,11 @@ sc_status sc_series_add_string(sc_series *s, const char *key, size_t len, int64_
     uint64_t mag;
     sc_status st = add_amount(s, n, now, &e, &mag);
     if (st != SC_OK || mag == 0) return st;
-    return s->table->impl->series_add_str(s, key, len, e, mag, n < 0);
+    /* relaxed: as in sc_series_add */
+    if (s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed))
+        return sc_journal_series_add(s, NULL, key, len, e, mag, n < 0);
+    uint64_t done;
+    return s->table->impl->series_add_str(s, key, len, e, mag, n < 0, &done);
 }
 
 sc_status sc_series_remove_string(sc_series *s, const char *key, size_t len, sc_time now)
@@ -193,7 +210,11 @@ sc_status sc_series_remove_string(sc_series *s, const char *key, size_t len, sc_
     if (!s || s->kind != SC_SERIES_STRING || !key_ok(key, len)) return SC_E_INVALID;
     int64_t newest;
     reach(s, now, &newest);
-    s->table->impl->series_remove_str(s, key, len);
+    /* relaxed: as in sc_series_add */
+    if (s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed))
+        sc_journal_series_remove(s, NULL, key, len);
+    else
+        s->table->impl->series_remove_str(s, key, len, NULL, NULL);
     return SC_OK;
 }
 
@@ -297,6 +318,9 @@ static sc_events *events_make(sc_table *tab, const sc_monitor *m, size_t n, sc_s
     memcpy(ev->mons, m, n * sizeof *m);
     for (size_t i = 0; i < SC_EVENTS * n; i++) {
         *st = sc_series_new(tab, SC_SERIES_CIDR, &m[i % n], &ev->series[i]);
+        if (*st == SC_OK) *st = sc_series_name_fleet(ev->series[i], (int)(i / n));
+        if (*st == SC_OK && tab->journal)   /* a clustering table's events go to its fleet */
+            atomic_store_explicit(&ev->series[i]->replicated, true, memory_order_relaxed);
         if (*st != SC_OK) {
             events_free(ev);
             return NULL;
@@ -344,7 +368,7 @@ sc_status sc_table_note(sc_table *tab, sc_event kind, const sc_addr *addr, int64
     sc_events *ev;
     sc_status st = events_of(tab, kind, &ev);
     if (st != SC_OK) return st;
-    if (now == SC_NOW) now = now_of(tab, now);   /* one time for every monitor */
+    if (now == SC_NOW) now = sc_table_time(tab, now);   /* one time for every monitor */
     for (size_t i = 0; i < ev->n && st == SC_OK; i++)
         st = sc_series_add(ev->series[kind * ev->n + i], addr, n, now);
     return st;
@@ -388,6 +412,15 @@ sc_status sc_table_define_series(sc_table *tab, const char *name, size_t len,
     }
     memcpy(copy, name, len);
     copy[len] = '\0';
+    fresh->name = copy;
+    fresh->name_len = len;
+    st = sc_series_name_fleet(fresh, -1);
+    fresh->name = NULL;
+    if (st != SC_OK) {
+        tab->impl->series_free(fresh);
+        free(copy);
+        return st;
+    }
     pthread_mutex_lock(&tab->series_lock);
     sc_series *s = find_locked(tab, name, len);
     if (!s) {
@@ -401,7 +434,10 @@ sc_status sc_table_define_series(sc_table *tab, const char *name, size_t len,
         st = SC_E_CONFLICT;
     }
     pthread_mutex_unlock(&tab->series_lock);
-    if (fresh) tab->impl->series_free(fresh);
+    if (fresh) {
+        free(fresh->fleet_name);
+        tab->impl->series_free(fresh);
+    }
     free(copy);
     if (st == SC_OK) *out = s;
     return st;

@@ -169,14 +169,15 @@ sc_status sc_fast_walk(const sc_table *tab, const sc_prefix *root, sc_service sv
 sc_status sc_fast_series_new(sc_table *tab, const sc_monitor *m, sc_series **out);
 void sc_fast_series_free(sc_series *s);
 sc_status sc_fast_series_add(sc_series *s, const sc_addr *key, int64_t epoch, uint64_t n,
-                             bool take);
-void sc_fast_series_remove(sc_series *s, const sc_addr *key);
+                             bool take, uint64_t *done);
+void sc_fast_series_remove(sc_series *s, const sc_addr *key, sc_taken_fn taken, void *arg);
 uint64_t sc_fast_series_count(const sc_series *s, const sc_prefix *p, int64_t first,
                               int64_t last);
 void sc_fast_series_turn(sc_series *s, int64_t oldest);
 sc_status sc_fast_series_add_str(sc_series *s, const char *key, size_t len, int64_t epoch,
-                                 uint64_t n, bool take);
-void sc_fast_series_remove_str(sc_series *s, const char *key, size_t len);
+                                 uint64_t n, bool take, uint64_t *done);
+void sc_fast_series_remove_str(sc_series *s, const char *key, size_t len, sc_taken_fn taken,
+                                void *arg);
 uint64_t sc_fast_series_count_str(const sc_series *s, const char *key, size_t len,
                                   int64_t first, int64_t last);
 

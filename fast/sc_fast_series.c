@@ -245,74 +245,83 @@ static wkey string_key(const fast_series *s, const char *key, size_t len)
 }
 
 /* Adds or takes under the key's first-byte lock in window w. */
-static sc_status add_in(fast_series *s, sc_window *w, const wkey *key, uint64_t n, bool take)
+static sc_status add_in(fast_series *s, sc_window *w, const wkey *key, uint64_t n, bool take,
+                        uint64_t *done)
 {
+    *done = 0;
     sc_wroot *r = take ? root_get(w, key->root) : root_for(w, key->root);
     if (!r) return take ? SC_OK : SC_E_NOMEM;   /* a take from nothing takes nothing */
     unsigned i = key->bytes[0];
     sc_root root = root_slot(r, i);
-    uint64_t taken;
+    uint64_t taken = 0;
     sc_spin_lock(&r->shard[i].lock);
     sc_status st;
     if (take) {
         st = sc_trie_take(s->t, root, key->bytes, key->len, n, &taken);
         if (st == SC_E_NOT_OPEN) st = SC_OK;   /* nothing held: nothing to take */
+        if (st == SC_OK) *done = taken;
     } else if (sc_counter(root.count) > SC_SERIES_COUNT_MAX - n) {
         st = SC_E_RANGE;
     } else {
         st = sc_trie_add(s->t, root, key->bytes, key->len, n);
+        if (st == SC_OK) *done = n;
     }
     sc_spin_unlock(&r->shard[i].lock);
     return st;
 }
 
-static sc_status add_key(fast_series *s, const wkey *key, int64_t epoch, uint64_t n, bool take)
+static sc_status add_key(fast_series *s, const wkey *key, int64_t epoch, uint64_t n, bool take,
+                         uint64_t *done)
 {
     sc_status st = SC_OK;
+    *done = 0;
     urcu_bp_read_lock();
     sc_window *w = take ? window_get(s, epoch) : window_for_add(s, epoch, &st);
-    if (w) st = add_in(s, w, key, n, take);
+    if (w) st = add_in(s, w, key, n, take, done);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return st;
 }
 
-static void remove_key(fast_series *s, const wkey *key)
+static void remove_key(fast_series *s, const wkey *key, sc_taken_fn taken, void *arg)
 {
     urcu_bp_read_lock();
     for (uint32_t k = 0; k < s->n; k++) {
         /* acquire: as in window_for_add. */
         sc_window *w = atomic_load_explicit(&s->ring[k], memory_order_acquire);
-        if (w) (void)add_in(s, w, key, SC_COUNT_MASK, true);   /* takes all it holds */
+        uint64_t n;
+        if (w && add_in(s, w, key, SC_COUNT_MASK, true, &n) == SC_OK && n && taken)
+            taken(arg, w->epoch, n);   /* takes all it holds */
     }
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
 }
 
 sc_status sc_fast_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, uint64_t n,
-                             bool take)
+                             bool take, uint64_t *done)
 {
     wkey k = addr_key(key);
-    return add_key(as_fs(hdr), &k, epoch, n, take);
+    return add_key(as_fs(hdr), &k, epoch, n, take, done);
 }
 
-void sc_fast_series_remove(sc_series *hdr, const sc_addr *key)
+void sc_fast_series_remove(sc_series *hdr, const sc_addr *key, sc_taken_fn taken, void *arg)
 {
     wkey k = addr_key(key);
-    remove_key(as_fs(hdr), &k);
+    remove_key(as_fs(hdr), &k, taken, arg);
 }
 
 sc_status sc_fast_series_add_str(sc_series *hdr, const char *key, size_t len, int64_t epoch,
-                                 uint64_t n, bool take)
+                                 uint64_t n, bool take, uint64_t *done)
 {
     wkey k = string_key(as_fs(hdr), key, len);
-    return add_key(as_fs(hdr), &k, epoch, n, take);
+    return add_key(as_fs(hdr), &k, epoch, n, take, done);
 }
 
-void sc_fast_series_remove_str(sc_series *hdr, const char *key, size_t len)
+void sc_fast_series_remove_str(sc_series *hdr, const char *key, size_t len, sc_taken_fn taken,
+                               void *arg)
 {
     wkey k = string_key(as_fs(hdr), key, len);
-    remove_key(as_fs(hdr), &k);
+    remove_key(as_fs(hdr), &k, taken, arg);
 }
 
 /* The count of (q, len) in one window's root for q's family. */

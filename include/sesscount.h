@@ -576,6 +576,42 @@ SC_API SC_CHECKED sc_status sc_table_define_series(sc_table *table, const char *
 SC_API SC_CHECKED sc_status sc_table_find_series(const sc_table *table, const char *name,
                                                  size_t len, sc_series **out);
 
+/* Fleets (SPEC "The fleet"; sesscount_cluster.h joins one).  A series
+ * whose changes the table's cluster ships to the other nodes is
+ * "replicated": the built-in event series of a table made with clustering
+ * always are; a named series is once marked here (Momentum's replicate =
+ * "cluster").  The fleet knows a series by its kind, monitor and name, so
+ * the same name defined otherwise on another node is another series.  Only
+ * changes made after the table joined a cluster are shipped (the fleet
+ * counts a series' events from the join on).
+ * Errors: SC_E_INVALID (NULL, a series made by sc_series_new: it has no
+ * name the fleet could know it by).  Marking twice is a no-op; it cannot be
+ * undone.  On a table without clustering it changes nothing.  Thread-safe;
+ * O(1). */
+SC_API SC_CHECKED sc_status sc_series_replicate(sc_series *series);
+
+/* Whether the series' changes go to a fleet: replicated and on a table
+ * with clustering.  Thread-safe; O(1). */
+SC_API bool sc_series_replicated(const sc_series *series);
+
+/* sc_series_count and sc_series_count_string over the fleet (Lua's
+ * cluster = true): this node's count plus, for a replicated series of a
+ * table that joined a cluster, the same series on every other live node
+ * (its replica here: kind, monitor and name equal).  A series that is not
+ * replicated, or a table that joined nothing, counts this node alone (a
+ * cluster of one).  The others' windows are taken at this node's time:
+ * clocks apart by more than the lag shift events between windows.
+ * Errors: those of sc_series_count and sc_series_count_string.
+ * Thread-safe, lock-free, never waits on the network.  Cost: this node's
+ * count plus one per other node (its replica's windows). */
+SC_API SC_CHECKED sc_status sc_series_count_cluster(const sc_series *series,
+                                                    const sc_prefix *prefix, unsigned startv,
+                                                    unsigned endv, sc_time now, uint64_t *out);
+SC_API SC_CHECKED sc_status sc_series_count_string_cluster(const sc_series *series,
+                                                           const char *key, size_t len,
+                                                           unsigned startv, unsigned endv,
+                                                           sc_time now, uint64_t *out);
+
 /* The built-in event kinds of Momentum's msys.audit. */
 typedef enum sc_event {
     SC_EVENT_CONNECTION = 0,  /* msys.audit.connections */

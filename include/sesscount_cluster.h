@@ -99,6 +99,7 @@ typedef struct sc_cluster_status {
     uint64_t resyncs;            /* times another node was dropped until its full state */
     uint64_t redis_restarts;     /* times Redis came back as a new instance (run_id) */
     uint64_t disconnects;        /* times the connection to Redis was lost */
+    uint64_t series_lost;        /* ticks whose series changes lost some (out of memory) */
     char last_refusal[96];       /* why the last refused entry was refused, or "" */
     char name[SC_CLUSTER_NAME_MAX + 1], node[SC_CLUSTER_NAME_MAX + 1];   /* as joined */
 } sc_cluster_status;
@@ -106,7 +107,8 @@ typedef struct sc_cluster_status {
 /* Joins `table` (made with clustering) to the cluster `cfg` names and
  * starts the background thread; returns at once (contact with Redis is
  * the thread's: the state is local until it answers).  The SMTP sessions
- * already open are part of this node's state.  *why (may be NULL) gets a
+ * already open are part of this node's state; of its replicated series
+ * (sc_series_replicate), only what is added from now on.  *why (may be NULL) gets a
  * static phrase naming what is wrong on error.
  * Errors: SC_E_INVALID (a bad or missing field: *why says which, or an
  * unreadable password file), SC_E_NEEDS_CLUSTERING (a table without

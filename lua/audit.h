@@ -68,7 +68,7 @@ sc_monitor audit_checkmonitor (lua_State *L, int arg);
 int64_t audit_checkamount (lua_State *L, int idx, int arg, const char *what);
 unsigned audit_optwindow (lua_State *L, int t, const char *field, unsigned def);
 void audit_countkey (lua_State *L, int arg, const sc_series *ser, int key,
-                     const audit_State *s, unsigned a, unsigned b);
+                     const audit_State *s, unsigned a, unsigned b, int cluster);
 int audit_fail (lua_State *L, int arg, const char *what, sc_status st,
                 const sc_error *e);
 int audit_failat (lua_State *L, int idx, int arg, const char *what, sc_status st,

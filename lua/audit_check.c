@@ -177,8 +177,24 @@ unsigned audit_optwindow (lua_State *L, int t, const char *field, unsigned def) 
 ** series a cidr, relative masks and a missing key meaning the connecting
 ** IP; for a string series the key itself, which must be there
 */
+/* a CIDR series' count of text k (NULL: the connecting IP), over the
+** fleet when 'cluster' */
+static sc_status cidrcount (const sc_series *ser, const char *k, size_t l,
+                            const audit_State *s, unsigned a, unsigned b, int cluster,
+                            sc_time now, uint64_t *n, sc_error *e) {
+  sc_prefix p;
+  sc_status st;
+  const sc_addr *ip = audit_connecting(s);
+  if (!cluster)
+    return sc_series_count_text(ser, k, l, ip, a, b, now, n, e);
+  st = k ? sc_parse_cidr(k, l, ip, &p, e)
+         : sc_prefix_make(ip, ip->family == SC_INET4 ? 32 : 128, &p);
+  return st != SC_OK ? st : sc_series_count_cluster(ser, &p, a, b, now, n);
+}
+
+
 void audit_countkey (lua_State *L, int arg, const sc_series *ser, int key,
-                     const audit_State *s, unsigned a, unsigned b) {
+                     const audit_State *s, unsigned a, unsigned b, int cluster) {
   uint64_t n = 0;
   sc_error e = {SC_PARSE_OK, NULL, 0};
   sc_status st;
@@ -190,12 +206,13 @@ void audit_countkey (lua_State *L, int arg, const sc_series *ser, int key,
   if (sc_series_kind_of(ser) == SC_SERIES_STRING) {
     if (k == NULL || l == 0 || l > SC_SERIES_KEY_MAX)
       luaL_argerror(L, arg, "a string series needs a key of 1 to 255 bytes");
-    st = sc_series_count_string(ser, k, l, a, b, audit_now(L), &n);
+    st = cluster ? sc_series_count_string_cluster(ser, k, l, a, b, audit_now(L), &n)
+                 : sc_series_count_string(ser, k, l, a, b, audit_now(L), &n);
   }
   else {
     if (k == NULL && !s->hasip)
       luaL_argerror(L, arg, "no cidr and no connecting IP");
-    st = sc_series_count_text(ser, k, l, audit_connecting(s), a, b, audit_now(L), &n, &e);
+    st = cidrcount(ser, k, l, s, a, b, cluster, audit_now(L), &n, &e);
   }
   if (st == SC_E_RANGE)
     luaL_argerror(L, arg, lua_pushfstring(L, "bad window range %d to %d (windows 0 to %d)",

@@ -37,14 +37,15 @@ static sc_series *eventseries (lua_State *L, audit_State *s, sc_event kind) {
 /*
 ** connections/receptions/rejections(monitor, options): options is nil, a
 ** cidr, or a table of startv, endv, cidr and cluster.  With cluster = true
-** the count is fleet-wide: until this node joins a fleet, its own (a
-** cluster of one, SPEC "The fleet").
+** the count is fleet-wide: this node's and every live node's of the same
+** kind and monitor; until this node joins a fleet, its own (a cluster of
+** one, SPEC "The fleet").
 */
 static int eventcount (lua_State *L, sc_event kind) {
   audit_State *s = getstate(L);
   sc_series *ser = eventseries(L, s, kind);
   unsigned a = 0, b;
-  int key = 0;
+  int key = 0, cluster = 0;
   switch (lua_type(L, 2)) {
     case LUA_TNONE: case LUA_TNIL:
       b = 0;
@@ -58,14 +59,15 @@ static int eventcount (lua_State *L, sc_event kind) {
       b = audit_optwindow(L, 2, "endv", a);
       if (lua_getfield(L, 2, "cluster") > LUA_TBOOLEAN)  /* nil or boolean */
         luaL_argerror(L, 2, "cluster must be a boolean");
-      lua_pop(L, 1);  /* true: this node's counts, a cluster of one for now */
+      cluster = lua_toboolean(L, -1);
+      lua_pop(L, 1);
       lua_getfield(L, 2, "cidr");
       key = lua_gettop(L);
       break;
     default:
       return luaL_typeerror(L, 2, "table, string or nil");
   }
-  audit_countkey(L, 2, ser, key, s, a, b);
+  audit_countkey(L, 2, ser, key, s, a, b, cluster);
   return 1;
 }
 

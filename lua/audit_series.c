@@ -59,9 +59,10 @@ static sc_series *checkseries (lua_State *L, audit_State *s) {
 /* the options of define (a table at 5, or nil): replicate is "none" or
 ** "cluster" (until this node joins a fleet, a cluster of one); serialize
 ** and persist may be given as false */
-static void checkdefopts (lua_State *L) {
+static int checkdefopts (lua_State *L) {
+  int replicate = 0;
   if (lua_isnoneornil(L, 5))
-    return;
+    return 0;
   luaL_checktype(L, 5, LUA_TTABLE);
   lua_pushnil(L);
   while (lua_next(L, 5)) {
@@ -70,6 +71,7 @@ static void checkdefopts (lua_State *L) {
       const char *v = lua_tostring(L, -1);
       if (lua_type(L, -1) != LUA_TSTRING || (strcmp(v, "none") && strcmp(v, "cluster")))
         luaL_argerror(L, 5, "replicate must be \"none\" or \"cluster\"");
+      replicate = strcmp(v, "cluster") == 0;
     }
     else if (strcmp(k, "serialize") == 0 || strcmp(k, "persist") == 0) {
       if (lua_toboolean(L, -1))
@@ -79,6 +81,7 @@ static void checkdefopts (lua_State *L) {
       luaL_argerror(L, 5, lua_pushfstring(L, "unknown option %s", k));
     lua_pop(L, 1);
   }
+  return replicate;
 }
 
 
@@ -99,13 +102,15 @@ static int series_define (lua_State *L) {
     luaL_argerror(L, 3, "interval out of range (1 to 86400 seconds)");
   if (n < 1 || n > (int64_t)SC_MONITOR_WINDOWS_MAX)
     luaL_argerror(L, 4, "num_windows out of range (1 to 1024)");
-  checkdefopts(L);
+  int replicate = checkdefopts(L);
   m.interval = (uint32_t)w;
   m.windows = (uint32_t)n;
   st = sc_table_define_series(audit_table(L, s), name, l, kindof[type], &m, &ser);
   if (st == SC_E_CONFLICT)
     luaL_argerror(L, 1, lua_pushfstring(L, "series \"%s\" is already defined with another "
                                         "type, interval or num_windows", name));
+  if (st == SC_OK && replicate)  /* its adds from now on go to the fleet */
+    st = sc_series_replicate(ser);
   if (st != SC_OK)
     audit_fail(L, 0, NULL, st, NULL);
   cacheseries(L, ser);
@@ -189,17 +194,19 @@ static int series_count (lua_State *L) {
   audit_State *s = getstate(L);
   sc_series *ser = checkseries(L, s);
   unsigned a = 0, b = 0;
+  int cluster = 0;
   if (lua_istable(L, 2)) {
     a = audit_optwindow(L, 2, "startv", 0);
     b = audit_optwindow(L, 2, "endv", a);
     if (lua_getfield(L, 2, "cluster") > LUA_TBOOLEAN)
       luaL_argerror(L, 2, "cluster must be a boolean");
-    lua_pop(L, 1);  /* true: a cluster of one until this node joins a fleet */
+    cluster = lua_toboolean(L, -1);  /* a cluster of one until this node joins a fleet */
+    lua_pop(L, 1);
     lua_getfield(L, 2, "key");
   }
   else
     lua_pushvalue(L, 2);
-  audit_countkey(L, 2, ser, lua_gettop(L), s, a, b);
+  audit_countkey(L, 2, ser, lua_gettop(L), s, a, b, cluster);
   return 1;
 }
 

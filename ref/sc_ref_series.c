@@ -116,15 +116,22 @@ static uint64_t first_byte_total(const ref_series *s, const entry *key, int64_t 
 }
 
 static sc_status add_locked(ref_series *s, const entry *key, int64_t epoch, uint64_t n,
-                            bool take)
+                            bool take, uint64_t *done)
 {
     entry *e = find(s, key, epoch);
+    *done = 0;
     if (take) {
-        if (e && e->count > n) e->count -= n;
-        else if (e) drop(s, (size_t)(e - s->v));
+        if (!e) return SC_OK;
+        *done = e->count > n ? n : e->count;
+        if (e->count > n) e->count -= n;
+        else drop(s, (size_t)(e - s->v));
         return SC_OK;
     }
-    if (first_byte_total(s, key, epoch) > SC_SERIES_COUNT_MAX - n) return SC_E_RANGE;
+    *done = n;   /* unless it fails below */
+    if (first_byte_total(s, key, epoch) > SC_SERIES_COUNT_MAX - n) {
+        *done = 0;
+        return SC_E_RANGE;
+    }
     if (e) {
         e->count += n;
         return SC_OK;
@@ -132,7 +139,10 @@ static sc_status add_locked(ref_series *s, const entry *key, int64_t epoch, uint
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 16;
         entry *v = realloc(s->v, cap * sizeof *v);
-        if (!v) return SC_E_NOMEM;
+        if (!v) {
+            *done = 0;
+            return SC_E_NOMEM;
+        }
         sc_ref_series_bytes(s->hdr.table, (int64_t)((cap - s->cap) * sizeof *v));
         s->v = v;
         s->cap = cap;
@@ -143,49 +153,55 @@ static sc_status add_locked(ref_series *s, const entry *key, int64_t epoch, uint
     return SC_OK;
 }
 
-static sc_status add_entry(sc_series *hdr, const entry *key, int64_t epoch, uint64_t n, bool take)
+static sc_status add_entry(sc_series *hdr, const entry *key, int64_t epoch, uint64_t n, bool take,
+                           uint64_t *done)
 {
     ref_series *s = as_rs(hdr);
     pthread_mutex_lock(&s->lock);
-    sc_status st = add_locked(s, key, epoch, n, take);
+    sc_status st = add_locked(s, key, epoch, n, take, done);
     pthread_mutex_unlock(&s->lock);
     return st;
 }
 
-static void remove_entry(sc_series *hdr, const entry *key)
+static void remove_entry(sc_series *hdr, const entry *key, sc_taken_fn taken, void *arg)
 {
     ref_series *s = as_rs(hdr);
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->n;)
-        if (same_key(&s->v[i], key)) drop(s, i);
-        else i++;
+        if (same_key(&s->v[i], key)) {
+            if (taken) taken(arg, s->v[i].epoch, s->v[i].count);
+            drop(s, i);
+        } else {
+            i++;
+        }
     pthread_mutex_unlock(&s->lock);
 }
 
 sc_status sc_ref_series_add(sc_series *hdr, const sc_addr *key, int64_t epoch, uint64_t n,
-                            bool take)
+                            bool take, uint64_t *done)
 {
     entry k = addr_entry(key);
-    return add_entry(hdr, &k, epoch, n, take);
+    return add_entry(hdr, &k, epoch, n, take, done);
 }
 
-void sc_ref_series_remove(sc_series *hdr, const sc_addr *key)
+void sc_ref_series_remove(sc_series *hdr, const sc_addr *key, sc_taken_fn taken, void *arg)
 {
     entry k = addr_entry(key);
-    remove_entry(hdr, &k);
+    remove_entry(hdr, &k, taken, arg);
 }
 
 sc_status sc_ref_series_add_str(sc_series *hdr, const char *key, size_t len, int64_t epoch,
-                                uint64_t n, bool take)
+                                uint64_t n, bool take, uint64_t *done)
 {
     entry k = string_entry(hdr, key, len);
-    return add_entry(hdr, &k, epoch, n, take);
+    return add_entry(hdr, &k, epoch, n, take, done);
 }
 
-void sc_ref_series_remove_str(sc_series *hdr, const char *key, size_t len)
+void sc_ref_series_remove_str(sc_series *hdr, const char *key, size_t len, sc_taken_fn taken,
+                              void *arg)
 {
     entry k = string_entry(hdr, key, len);
-    remove_entry(hdr, &k);
+    remove_entry(hdr, &k, taken, arg);
 }
 
 uint64_t sc_ref_series_count_str(const sc_series *hdr, const char *key, size_t len,

@@ -8,6 +8,7 @@
 
 #include "sc_check.h"
 #include "sc_internal.h"
+#include "sc_journal.h"
 #include "sc_wire.h"
 
 static uint8_t key[16];
@@ -120,7 +121,8 @@ static void test_each_rule_refuses_with_its_reason_and_offset(void)
     refusal_case cases[] = {
         {"cut to 39 bytes", 39, -1, 0, SC_WIRE_SHORT, 0},
         {"magic", 0, 'X', 0, SC_WIRE_MAGIC, 0},
-        {"version 2", 3, 2, 0, SC_WIRE_NEWER, 3},
+        {"version 3", 3, 3, 0, SC_WIRE_NEWER, 3},
+        {"version 0", 3, 0, 0, SC_WIRE_NEWER, 3},
         {"kind 9", 4, 9, 0, SC_WIRE_KIND, 4},
         {"reserved", 6, 1, 0, SC_WIRE_RESERVED, 5},
         {"record length", 28, 1, 0, SC_WIRE_LENGTH, 28},
@@ -196,6 +198,96 @@ static void test_empty_delta_is_a_batch(void)
     sc_wire_free(&w);
 }
 
+/* a series change's key: fleet name, epoch, key */
+static size_t skey(uint8_t *out, const char *sname, int64_t epoch, int type, const void *k,
+                   size_t klen)
+{
+    sc_skey sk = {sname, strlen(sname), epoch, type, k, klen};
+    return sc_skey_encode(&sk, out);
+}
+
+static void test_series_changes_read_back_beside_sessions(void)
+{
+    sc_wire_writer w = {0};
+    const uint8_t *bytes;
+    size_t len, off, pos = 0;
+    sc_wire_batch b;
+    sc_wire_record r;
+    uint8_t k1[SC_SKEY_MAX], k2[SC_SKEY_MAX];
+    uint8_t ip[4] = {192, 0, 2, 9};
+    size_t n1 = skey(k1, "E1:300,6", 5787, 4, ip, 4);
+    size_t n2 = skey(k2, "N1:60,1:senders", -3, 0, "a@b", 3);
+    sc_addr a = v4(10, 0, 0, 1);
+    CHECK(sc_wire_begin(&w, SC_WIRE_DELTA, 5, 6) == SC_OK && sc_wire_add(&w, &a, 1) == SC_OK &&
+          sc_wire_add_series(&w, k1, n1, -(int64_t)SC_SERIES_COUNT_MAX) == SC_OK &&
+          sc_wire_add_series(&w, k2, n2, 7) == SC_OK &&
+          sc_wire_finish(&w, key, &bytes, &len) == SC_OK, "write a session and two series changes");
+    CHECK(len == SC_WIRE_HEADER + 10 + (1 + n1 + 8) + (1 + n2 + 8) + SC_WIRE_TRAILER,
+          "length %zu", len);
+    CHECK(sc_wire_parse(key, bytes, len, &b, &off) == SC_WIRE_OK && b.version == 2 && b.nrec == 3,
+          "parses as version 2, 3 records (offset %zu)", off);
+    CHECK(sc_wire_next(&b, &pos, &r) && r.type == 1 && r.count == 1, "the session first");
+    sc_skey k;
+    CHECK(sc_wire_next(&b, &pos, &r) && r.type == 2 && r.scount == -(int64_t)SC_SERIES_COUNT_MAX &&
+          sc_skey_decode(r.skey, r.skeylen, &k) && k.epoch == 5787 && k.type == 4 &&
+          k.klen == 4 && memcmp(k.key, ip, 4) == 0 && k.slen == 8 &&
+          memcmp(k.sname, "E1:300,6", 8) == 0, "the event series change, as written");
+    CHECK(sc_wire_next(&b, &pos, &r) && r.type == 2 && r.scount == 7 &&
+          sc_skey_decode(r.skey, r.skeylen, &k) && k.epoch == -3 && k.type == 0 && k.klen == 3 &&
+          memcmp(k.key, "a@b", 3) == 0, "the string series change, as written");
+    CHECK(!sc_wire_next(&b, &pos, &r), "no fourth record");
+
+    /* the same batch as version 1 (re-signed): series records are not v1's */
+    uint8_t buf[1024];
+    memcpy(buf, bytes, len);
+    buf[3] = 1;
+    uint8_t out[8];
+    sc_siphash(key, buf, len - SC_WIRE_TRAILER, out, 8);
+    memcpy(buf + len - SC_WIRE_TRAILER, out, 8);
+    CHECK(sc_wire_parse(key, buf, len, &b, &off) == SC_WIRE_RECORD &&
+          off == SC_WIRE_HEADER + 10, "a version 1 batch with a series record: refused at it "
+          "(offset %zu)", off);
+    sc_wire_free(&w);
+}
+
+static void test_series_keys_and_counts_that_are_not_refused(void)
+{
+    sc_wire_writer w = {0};
+    uint8_t k[SC_SKEY_MAX];
+    uint8_t ip6[16] = {0x20, 0x01};
+    struct { const char *why, *sname; int type; size_t klen; int64_t count; } bad[] = {
+        {"no such event kind", "E3:60,1", 4, 4, 1},
+        {"a monitor out of range", "E0:0,1", 4, 4, 1},
+        {"a monitor with leading zeros", "E0:060,1", 4, 4, 1},
+        {"an event series with a name", "E0:60,1:x", 4, 4, 1},
+        {"a named series without a name", "N0:60,1:", 4, 4, 1},
+        {"a named series of kind 3", "N3:60,1:x", 4, 4, 1},
+        {"an IPv4 key of 16 bytes", "E0:60,1", 4, 16, 1},
+        {"an IPv6 key of 4 bytes", "E0:60,1", 6, 4, 1},
+        {"a string key in a CIDR series", "N0:60,1:x", 0, 3, 1},
+        {"an address key in a string series", "N1:60,1:x", 4, 4, 1},
+        {"a change of 0", "E0:60,1", 4, 4, 0},
+        {"a change past the maximum", "E0:60,1", 4, 4, (int64_t)SC_SERIES_COUNT_MAX + 1},
+    };
+    CHECK(sc_wire_begin(&w, SC_WIRE_DELTA, 1, 1) == SC_OK, "begin");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = skey(k, bad[i].sname, 1, bad[i].type, ip6, bad[i].klen);
+        sc_skey out;
+        bool decodes = sc_skey_decode(k, n, &out);
+        CHECK(bad[i].count == 0 || (int64_t)bad[i].count > (int64_t)SC_SERIES_COUNT_MAX
+                  ? decodes : !decodes, "%s: key decodes %d", bad[i].why, decodes);
+        CHECK(sc_wire_add_series(&w, k, n, bad[i].count) == SC_E_INVALID, "%s: written", bad[i].why);
+    }
+    size_t n = skey(k, "N0:60,1:x", 1, 4, ip6, 4);
+    sc_skey out;
+    CHECK(!sc_skey_decode(k, n - 1, &out) && !sc_skey_decode(k, n + 1, &out),
+          "a key one byte short or long");
+    CHECK(sc_wire_begin(&w, SC_WIRE_FULL, 1, 1) == SC_OK &&
+          sc_wire_add_series(&w, k, n, -1) == SC_E_INVALID && w.nrec == 0,
+          "a full state's count of -1");
+    sc_wire_free(&w);
+}
+
 int main(void)
 {
     sc_wire_key("fleet", 5, key);
@@ -205,5 +297,7 @@ int main(void)
     RUN(test_each_rule_refuses_with_its_reason_and_offset);
     RUN(test_no_truncation_or_flip_or_stranger_is_accepted);
     RUN(test_empty_delta_is_a_batch);
+    RUN(test_series_changes_read_back_beside_sessions);
+    RUN(test_series_keys_and_counts_that_are_not_refused);
     return check_done();
 }
