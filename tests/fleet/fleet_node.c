@@ -18,6 +18,19 @@
  *                      refused resyncs restarts disconnects
  *   leave              leaves the cluster (counts become local): "ok"
  *   quit               leaves and exits 0
+ *
+ * Series (windowed counts), on the node's own clock (`time`, from
+ * 1800000000): the built-in "connections" of monitor 60,5, and named
+ * series "flood" (cidr, 60,5, replicated), "senders" (string, 60,5,
+ * replicated) and "mine" (cidr, 60,5, not replicated).  Counts take every
+ * window (0..4).
+ *   time T             the clock, seconds since the epoch: "ok"
+ *   note ADDR [N]      N connections from ADDR (sc_table_note)
+ *   sadd S KEY N       N (signed) to KEY of series S
+ *   sremove S KEY      forgets KEY in S
+ *   ssweep S ADDR      S's fleet count at every prefix length of ADDR
+ *   ssweeplocal S ADDR the same, this node's own
+ *   sstr S KEY         a string series' fleet count of KEY; sstrlocal: own
  * Log lines of the cluster go to stderr.
  */
 #include <inttypes.h>
@@ -88,6 +101,114 @@ static void sweep(sc_table *t, const char *text, sc_service svc)
     printf("\n");
 }
 
+/* ---- series */
+
+static sc_time clock_now = 1800000000;
+
+static sc_time node_clock(void *arg)
+{
+    (void)arg;
+    return clock_now;
+}
+
+static const sc_monitor mon = {60, 5};
+
+static sc_series *series_of(sc_table *t, const char *name)
+{
+    sc_series *s = NULL;
+    if (!strcmp(name, "connections")) {
+        if (sc_table_event_series(t, SC_EVENT_CONNECTION, &mon, &s) != SC_OK) s = NULL;
+    } else if (sc_table_find_series(t, name, strlen(name), &s) != SC_OK) {
+        s = NULL;
+    }
+    if (!s) printf("err no series %s\n", name);
+    return s;
+}
+
+static sc_status series_setup(sc_table *t)
+{
+    sc_series *s;
+    sc_status st = sc_table_set_monitors(t, &mon, 1);
+    if (st == SC_OK) st = sc_table_define_series(t, "flood", 5, SC_SERIES_CIDR, &mon, &s);
+    if (st == SC_OK) st = sc_series_replicate(s);
+    if (st == SC_OK) st = sc_table_define_series(t, "senders", 7, SC_SERIES_STRING, &mon, &s);
+    if (st == SC_OK) st = sc_series_replicate(s);
+    if (st == SC_OK) st = sc_table_define_series(t, "mine", 4, SC_SERIES_CIDR, &mon, &s);
+    return st;
+}
+
+/* sadd and sremove: n == 0 removes */
+static void series_change(sc_table *t, const char *name, const char *key, long n, bool remove)
+{
+    sc_series *s = series_of(t, name);
+    sc_addr a;
+    if (!s) return;
+    if (sc_series_kind_of(s) == SC_SERIES_STRING)
+        answer_status(remove ? sc_series_remove_string(s, key, strlen(key), SC_NOW)
+                             : sc_series_add_string(s, key, strlen(key), n, SC_NOW));
+    else if (sc_parse_addr(key, strlen(key), &a, NULL) != SC_OK)
+        printf("err bad address\n");
+    else
+        answer_status(remove ? sc_series_remove(s, &a, SC_NOW) : sc_series_add(s, &a, n, SC_NOW));
+}
+
+static void series_sweep(sc_table *t, const char *name, const char *text, bool fleet)
+{
+    sc_series *s = series_of(t, name);
+    sc_addr a;
+    if (!s) return;
+    if (sc_parse_addr(text, strlen(text), &a, NULL) != SC_OK) {
+        printf("err bad address\n");
+        return;
+    }
+    unsigned max = a.family == SC_INET4 ? 32 : 128;
+    for (unsigned len = 0; len <= max; len++) {
+        sc_prefix p;
+        uint64_t n = ~0ull;
+        if (sc_prefix_make(&a, len, &p) != SC_OK ||
+            (fleet ? sc_series_count_cluster(s, &p, 0, mon.windows - 1, SC_NOW, &n)
+                   : sc_series_count(s, &p, 0, mon.windows - 1, SC_NOW, &n)) != SC_OK)
+            n = ~0ull;
+        printf("%s%" PRIu64, len ? " " : "", n);
+    }
+    printf("\n");
+}
+
+static void series_string(sc_table *t, const char *name, const char *key, bool fleet)
+{
+    sc_series *s = series_of(t, name);
+    uint64_t n = 0;
+    if (!s) return;
+    sc_status st = fleet ? sc_series_count_string_cluster(s, key, strlen(key), 0,
+                                                          mon.windows - 1, SC_NOW, &n)
+                         : sc_series_count_string(s, key, strlen(key), 0, mon.windows - 1,
+                                                  SC_NOW, &n);
+    if (st == SC_OK)
+        printf("%" PRIu64 "\n", n);
+    else
+        answer_status(st);
+}
+
+/* the series commands: 1 when cmd was one */
+static int series_command(sc_table *t, const char *cmd, const char *arg, const char *key, long n)
+{
+    sc_addr a;
+    if (!strcmp(cmd, "time")) {
+        clock_now = strtoll(arg, NULL, 10);
+        printf("ok\n");
+    } else if (!strcmp(cmd, "note")) {
+        sc_status st = sc_parse_addr(arg, strlen(arg), &a, NULL);
+        answer_status(st == SC_OK ? sc_table_note(t, SC_EVENT_CONNECTION, &a, n, SC_NOW) : st);
+    } else if (!strcmp(cmd, "sadd")) series_change(t, arg, key, n, false);
+    else if (!strcmp(cmd, "sremove")) series_change(t, arg, key, 0, true);
+    else if (!strcmp(cmd, "ssweep")) series_sweep(t, arg, key, true);
+    else if (!strcmp(cmd, "ssweeplocal")) series_sweep(t, arg, key, false);
+    else if (!strcmp(cmd, "sstr")) series_string(t, arg, key, true);
+    else if (!strcmp(cmd, "sstrlocal")) series_string(t, arg, key, false);
+    else return 0;
+    return 1;
+}
+
 static void status(const sc_cluster *c)
 {
     sc_cluster_status s;
@@ -119,11 +240,11 @@ int main(int argc, char **argv)
         else return usage();
     }
     if (argc % 2 == 0) return usage();
-    sc_options opts = {.clustering = true};
+    sc_options opts = {.clustering = true, .clock = node_clock};
     sc_table *t;
     sc_cluster *c = NULL;
     const char *why = NULL;
-    if (sc_table_new(impl, &opts, &t) != SC_OK) return 1;
+    if (sc_table_new(impl, &opts, &t) != SC_OK || series_setup(t) != SC_OK) return 1;
     sc_status st = sc_cluster_join(t, &cfg, &c, &why);
     if (st != SC_OK) {
         fprintf(stderr, "fleet_node: join: %s%s%s\n", sc_strerror(st), why ? ": " : "",
@@ -133,12 +254,15 @@ int main(int argc, char **argv)
     }
     printf("ready\n");
     fflush(stdout);
-    char line[512], cmd[32], arg[256];
+    char line[1024], cmd[32], arg[256], key[256];
     while (fgets(line, sizeof line, stdin)) {
-        long n = 1;
-        arg[0] = 0;
-        if (sscanf(line, "%31s %255s %ld", cmd, arg, &n) < 1) continue;
-        if (!strcmp(cmd, "open")) move(t, arg, n, true);
+        long n = 1, m = 1;
+        arg[0] = key[0] = 0;
+        if (sscanf(line, "%31s %255s %255s %ld", cmd, arg, key, &m) < 1) continue;
+        n = key[0] ? strtol(key, NULL, 10) : 1;   /* open ADDR N, or a key: S KEY M */
+        if (series_command(t, cmd, arg, key, !strcmp(cmd, "note") ? n : m)) {
+        }
+        else if (!strcmp(cmd, "open")) move(t, arg, n, true);
         else if (!strcmp(cmd, "close")) move(t, arg, n, false);
         else if (!strcmp(cmd, "view")) {
             sc_addr a;

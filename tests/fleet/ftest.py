@@ -131,8 +131,19 @@ class Node:
         r = self.cmd(line)
         check(r == "ok", "node %s: %r answered %r" % (self.name, line, r))
 
-    def sweep(self, addr, local=False):
-        return [int(x) for x in self.cmd(("sweeplocal " if local else "sweep ") + addr).split()]
+    def sweep(self, addr, local=False, series=None):
+        """Counts at every prefix length of addr: inbound_cidr (or SMTP when
+        local), or of a series when named (a string series: its one count
+        of the key addr)."""
+        if series == "senders":
+            line = "%s %s %s" % ("sstrlocal" if local else "sstr", series, addr)
+        elif series:
+            line = "%s %s %s" % ("ssweeplocal" if local else "ssweep", series, addr)
+        else:
+            line = ("sweeplocal " if local else "sweep ") + addr
+        r = self.cmd(line)
+        check(not r.startswith("err"), "node %s: %r answered %r" % (self.name, line, r))
+        return [int(x) for x in r.split()] if not r.startswith("err") else []
 
     def count(self, cidr):
         return int(self.cmd("count " + cidr))
@@ -186,31 +197,32 @@ def addresses(rng, n):
     return sorted(out)
 
 
-def mismatches(nodes, addrs):
-    """Where a node's fleet count differs from the sum of the nodes' own,
-    at every prefix length of every address; [] when all are exact."""
+def mismatches(nodes, addrs, series=None):
+    """Where a node's fleet count (of inbound_cidr, or of a series) differs
+    from the sum of the nodes' own, at every prefix length of every
+    address; [] when all are exact."""
     bad = []
     for a in addrs:
         want = None
         for n in nodes:
-            own = n.sweep(a, local=True)
+            own = n.sweep(a, local=True, series=series)
             want = own if want is None else [x + y for x, y in zip(want, own)]
         for n in nodes:
-            got = n.sweep(a)
+            got = n.sweep(a, series=series)
             for length, (g, w) in enumerate(zip(got, want)):
                 if g != w:
-                    bad.append("node %s: %s/%d counts %d, the nodes' own sum to %d"
-                               % (n.name, a, length, g, w))
+                    bad.append("node %s: %s%s/%d counts %d, the nodes' own sum to %d"
+                               % (n.name, series + " " if series else "", a, length, g, w))
                     break
     return bad
 
 
-def exact(nodes, addrs, seconds, what):
+def exact(nodes, addrs, seconds, what, series=None):
     """Waits until every fleet count is exact; fails with the first misses."""
     last = []
 
     def ok():
-        last[:] = mismatches(nodes, addrs)
+        last[:] = mismatches(nodes, addrs, series)
         return not last
     if not wait_for(ok, seconds, what):
         for m in last[:5]:

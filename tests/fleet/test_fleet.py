@@ -21,8 +21,15 @@ of every address used, equal to the sum of the live nodes' own counts.
                  next full state
   slow_resync    a node stopped (SIGSTOP) while another's log is trimmed
                  past where it was reading: it resyncs from the full state
+  series         windowed counts with cluster = true: the built-in
+                 connections, a named CIDR and a string series, replicated,
+                 exact at every prefix length through negative adds, a
+                 remove, full states, Redis restarted empty, a node killed
+                 and a new one in its place; a series not replicated stays
+                 each node's own; every window gone once the ring passes
   lua            msys.audit.configure{cluster = ...} in two stand-alone Lua
-                 processes beside a C node: exact; a Lua process that exits
+                 processes beside a C node: exact, sessions and series
+                 (connections, msys.audit_series with cluster = true); a Lua process that exits
                  leaves at once (long before its lease)
 
 test_fleet.py lua FLEET_NODE LUA_MODULE_DIR: the folder that holds msys/audit.so.
@@ -199,6 +206,92 @@ def slow_resync(rig):
     check(c.status()["resyncs"] > before, "c did not resync: %r" % c.status())
 
 
+T0 = 1800000000   # the nodes' clock (fleet_node's `time`), driven by the test
+
+
+def series_events(rng, nodes, addrs, keys, ops, model):
+    """Random connections noted, adds (some negative) to the replicated
+    "flood" and the string series "senders", and adds to "mine", which is
+    not replicated.  model[(node, series, key)] = what each node added."""
+    for _ in range(ops):
+        n = rng.choice(nodes)
+        what = rng.random()
+        if what < 0.4:
+            a, k = rng.choice(addrs), rng.randrange(1, 4)
+            n.ok("note %s %d" % (a, k))
+        elif what < 0.7:
+            a, k = rng.choice(addrs), rng.choice([1, 2, 5, -1, -3])
+            n.ok("sadd flood %s %d" % (a, k))
+        elif what < 0.9:
+            n.ok("sadd senders %s %d" % (rng.choice(keys), rng.randrange(1, 4)))
+        else:
+            n.ok("sadd mine %s 1" % rng.choice(addrs))
+
+
+def series_exact(nodes, addrs, keys, seconds, what):
+    for s in ("connections", "flood"):
+        exact(nodes, addrs, seconds, "%s: %s" % (what, s), series=s)
+    exact(nodes, keys, seconds, "%s: senders" % what, series="senders")
+
+
+def set_time(nodes, t):
+    for n in nodes:
+        n.ok("time %d" % t)
+
+
+def series(rig):
+    """Windowed counts over the fleet: the built-in connections, a named
+    CIDR series and a string series, replicated; sums exact at every prefix
+    length over three windows, through negative adds, a remove, full
+    states, a node killed and one started in its place, and a Redis that
+    restarts empty; a series not replicated stays each node's own."""
+    a, b, c = nodes = [rig.node("a", lease=LEASE), rig.node("b", lease=LEASE,
+                       extra=["--full-bytes", "512"]), rig.node("c", lease=LEASE)]
+    addrs = addresses(rig.rng, 16)
+    keys = ["alice@example.org", "bob@example.net", "x"]
+    for rnd in range(3):
+        set_time(nodes, T0 + 60 * rnd)   # three windows of 60 s
+        series_events(rig.rng, nodes, addrs, keys, 80, {})
+        series_exact(nodes, addrs, keys, 10, "round %d: fleet series counts" % rnd)
+    total = a.sweep("0.0.0.0", series="connections")[0]
+    check(total > 0, "connections were counted (%d under 0.0.0.0/0)" % total)
+    # not replicated: each node's own, cluster = true or not
+    for n in nodes:
+        for x in addrs[:4]:
+            own, fleet = n.sweep(x, local=True, series="mine"), n.sweep(x, series="mine")
+            check(own == fleet, "node %s: mine %s counts %r over the fleet, %r its own"
+                  % (n.name, x, fleet, own))
+    # a remove and a take of more than is held: only what they did travels
+    b.ok("sremove flood %s" % addrs[0])
+    a.ok("sadd flood %s -1000" % addrs[1])
+    c.ok("sremove senders %s" % keys[0])
+    series_exact(nodes, addrs, keys, 10, "after a remove and a take")
+    check(b.sweep(addrs[0], local=True, series="flood")[-1] == 0,
+          "b's remove left nothing of %s" % addrs[0])
+    # Redis restarted empty: every node's full state carries its series
+    rig.redis.kill()
+    rig.redis.start()
+    series_exact(nodes, addrs, keys, 15, "after redis restarted empty")
+    # c killed: its events leave the others' counts within its lease
+    c.kill()
+    rig.nodes.remove(c)
+    series_exact([a, b], addrs, keys, LEASE + 3, "c's events gone after its SIGKILL")
+    c2 = rig.node("c", lease=LEASE)
+    set_time([c2], T0 + 120)
+    series_events(rig.rng, [c2], addrs, keys, 30, {})
+    series_exact([a, b, c2], addrs, keys, 10, "a new c: its new events, not its old ones")
+    # the ring moves on: at T0 + 600 every window is gone, here and in every replica
+    set_time([a, b, c2], T0 + 600)
+    for n in (a, b, c2):
+        for x in ("0.0.0.0", "::"):
+            left = n.sweep(x, series="flood")[0] + n.sweep(x, series="connections")[0]
+            check(left == 0, "node %s: %d left under %s/0 once every window passed"
+                  % (n.name, left, x))
+    for n in (a, b, c2):
+        s = n.status()
+        check(s["refused"] == 0, "node %s refused entries of a healthy fleet: %r" % (n.name, s))
+
+
 def lua(rig):
     moddir = sys.argv[3]
     a = rig.node("a", lease=10)
@@ -211,6 +304,12 @@ def lua(rig):
         exact([a, b, c], addrs, 10, "round %d: exact with two Lua nodes" % rnd)
     s = b.status()
     check(s["state"] == "live" and s["nodes"] == 3, "Lua node b's cluster_status: %r" % s)
+    # windowed counts with cluster = true, in Lua beside C
+    keys = ["alice@example.org", "bob@example.net"]
+    for rnd in range(2):
+        set_time([a, b, c], T0 + 60 * rnd)
+        series_events(rig.rng, [a, b, c], addrs, keys, 60, {})
+        series_exact([a, b, c], addrs, keys, 10, "round %d: Lua's cluster = true" % rnd)
     t0 = time.monotonic()
     b.quit()
     rig.nodes.remove(b)
@@ -221,6 +320,7 @@ def lua(rig):
 
 
 CASES = {f.__name__: f for f in (converge, sigkill, restart, redis_restart, partition, garbage,
+                                  series,
                                  slow_resync, lua)}
 
 if __name__ == "__main__":
