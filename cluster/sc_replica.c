@@ -44,6 +44,7 @@ struct sc_fleet {
 static const char *const names[SC_APPLY_RESULTS] = {
     "applied", "duplicate", "gap: dropped until a full state", "delta before a full state",
     "inconsistent: dropped until a full state", "no free origin slot", "out of memory: dropped",
+    "more series than an origin may have: dropped until a full state",
 };
 
 const char *sc_apply_name(sc_apply a)
@@ -234,15 +235,17 @@ static void drop_view(sc_fleet *f, origin *o)
  * through its list; a change is added at the time of its window. */
 
 /* The replica of the series k names, made in t (on list *head) when
- * missing; NULL: out of memory. */
-static rseries *series_for(sc_table *t, _Atomic(rseries *) *head, const sc_skey *k)
+ * missing; NULL: out of memory, or *full: the origin has too many. */
+static rseries *series_for(sc_table *t, _Atomic(rseries *) *head, const sc_skey *k, bool *full)
 {
     sc_series_kind kind;
     sc_monitor m;
+    unsigned n = 0;
     /* relaxed: the applier's own list */
     rseries *first = atomic_load_explicit(head, memory_order_relaxed);
-    for (rseries *r = first; r; r = r->next)
+    for (rseries *r = first; r; r = r->next, n++)
         if (r->len == k->slen && memcmp(r->name, k->sname, k->slen) == 0) return r;
+    if ((*full = n >= SC_FLEET_SERIES)) return NULL;
     if (!sc_sname_parse(k->sname, k->slen, &kind, &m)) return NULL;   /* sc_wire_parse checked */
     rseries *r = malloc(sizeof *r + k->slen);
     if (!r || sc_series_new(t, kind, &m, &r->s) != SC_OK) {
@@ -257,24 +260,26 @@ static rseries *series_for(sc_table *t, _Atomic(rseries *) *head, const sc_skey 
     return r;
 }
 
-/* A series record added to its replica in t: 0, or 1 (out of memory). */
-static int add_series(sc_table *t, _Atomic(rseries *) *head, const sc_wire_record *rec)
+/* A series record added to its replica in t: SC_APPLY_OK, SC_APPLY_NOMEM
+ * or SC_APPLY_SERIES_LIMIT. */
+static sc_apply add_series(sc_table *t, _Atomic(rseries *) *head, const sc_wire_record *rec)
 {
     sc_skey k;
     sc_addr a;
     sc_status st;
-    if (!sc_skey_decode(rec->skey, rec->skeylen, &k)) return 1;   /* sc_wire_parse checked */
-    rseries *r = series_for(t, head, &k);
-    if (!r) return 1;
+    bool full = false;
+    if (!sc_skey_decode(rec->skey, rec->skeylen, &k)) return SC_APPLY_NOMEM;   /* checked */
+    rseries *r = series_for(t, head, &k, &full);
+    if (!r) return full ? SC_APPLY_SERIES_LIMIT : SC_APPLY_NOMEM;
     int64_t w = sc_series_monitor(r->s).interval;
-    if (k.epoch > INT64_MAX / w || k.epoch < INT64_MIN / w) return 0;   /* at no time: nothing */
+    if (k.epoch > INT64_MAX / w || k.epoch < INT64_MIN / w) return SC_APPLY_OK;   /* at no time */
     if (k.type == 0)
         st = sc_series_add_string(r->s, (const char *)k.key, k.klen, rec->scount, k.epoch * w);
     else if (sc_addr_from_bytes((uint8_t)k.type, k.key, &a) == SC_OK)
         st = sc_series_add(r->s, &a, rec->scount, k.epoch * w);
     else
-        return 1;
-    return st != SC_OK;
+        return SC_APPLY_NOMEM;
+    return st == SC_OK ? SC_APPLY_OK : SC_APPLY_NOMEM;
 }
 
 static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
@@ -284,6 +289,7 @@ static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
     size_t pos = 0;
     sc_addrmap diff = {0};
     _Atomic(rseries *) series = NULL;   /* built aside, as t */
+    sc_apply why = SC_APPLY_NOMEM;
     if (o->synced && (b->incarnation < o->incarnation ||
                       (b->incarnation == o->incarnation && b->seq < o->seq)))
         return SC_APPLY_DUPLICATE;   /* older than the state held */
@@ -292,7 +298,7 @@ static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
     bool bad = sc_table_new(sc_impl_fast(), NULL, &t) != SC_OK;
     if (!bad && old) bad = each_address(old, -1, add_to_map, &diff) != 0;
     while (!bad && sc_wire_next(b, &pos, &r))   /* only opens: a failure is memory */
-        bad = r.type == 2 ? add_series(t, &series, &r) != 0
+        bad = r.type == 2 ? (why = add_series(t, &series, &r)) != SC_APPLY_OK
                           : add_to_table(t, &r.addr, r.count) != 0 ||
                                 sc_addrmap_add(&diff, &r.addr, r.count) != SC_OK;
     if (bad) {
@@ -301,7 +307,7 @@ static sc_apply apply_full(sc_fleet *f, origin *o, const sc_wire_batch *b)
         sc_table_free(t);
         sc_addrmap_free(&diff);
         drop_view(f, o);
-        return SC_APPLY_NOMEM;
+        return why == SC_APPLY_OK ? SC_APPLY_NOMEM : why;   /* a session's failure: memory */
     }
     o->incarnation = b->incarnation;
     o->seq = b->seq;
@@ -331,11 +337,12 @@ static sc_apply apply_delta(sc_fleet *f, origin *o, const sc_wire_batch *b)
     sc_table *sum = sum_of(f);
     while (sc_wire_next(b, &pos, &r)) {
         if (r.type == 2) {
-            if (add_series(t, &o->series, &r) == 0) continue;
-            o->synced = false;   /* out of memory: as below */
+            sc_apply why = add_series(t, &o->series, &r);
+            if (why == SC_APPLY_OK) continue;
+            o->synced = false;   /* as below */
             swap_table(o, NULL, NULL);
             resum(f);
-            return SC_APPLY_NOMEM;
+            return why;
         }
         if (add_to_table(t, &r.addr, r.count) != 0) {
             /* memory, or closes of sessions never opened: the origin goes,

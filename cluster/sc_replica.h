@@ -38,6 +38,15 @@
  *     slot[i] ──► origin: table ─┐ (per origin: drops, restarts, checks)
  *                                ├──► sum: what counts read
  *     slot[j] ──► origin: table ─┘
+ *
+ * Series.  An origin's replicated series (series records: sc_wire.h) live
+ * in its table too, one series per fleet name, found through a list the
+ * applier prepends to (release) and readers walk (acquire); a change is
+ * added at the time of its window, so the replica's ring is the origin's.
+ * They follow the origin: a full state builds them anew with its table, a
+ * drop takes them with it.  There is no sum of series: a fleet series
+ * count adds one count per origin (windowed counts are not the per-
+ * connection hot path, and an origin's windows turn on their own).
  */
 #ifndef SC_REPLICA_H
 #define SC_REPLICA_H
@@ -46,6 +55,7 @@
 
 #define SC_FLEET_ORIGINS 64          /* nodes of a cluster, this one included */
 #define SC_FLEET_NAME_MAX 64
+#define SC_FLEET_SERIES 1024         /* replicated series an origin may have (memory bound) */
 
 typedef struct sc_fleet sc_fleet;
 
@@ -57,6 +67,7 @@ typedef enum sc_apply {
     SC_APPLY_INCONSISTENT,  /* a delta closed sessions never opened: origin dropped */
     SC_APPLY_FULL_TABLE,    /* no free slot for a new origin */
     SC_APPLY_NOMEM,         /* origin dropped: its view could not be built */
+    SC_APPLY_SERIES_LIMIT,  /* more than SC_FLEET_SERIES series: origin dropped */
     SC_APPLY_RESULTS
 } sc_apply;
 

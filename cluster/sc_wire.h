@@ -30,7 +30,7 @@
  *                   open (> 0).  |count| <= 65535; records of one address
  *                   add up (an address with more sessions takes several)
  *
- *     record (series change, version 2 only), 21 to 560 bytes:
+ *     record (series change, version 2 only), 28 to 545 bytes:
  *          0     1  type 2
  *          1     k  the change's key: series (its fleet name), window, key
  *                   (layout and rules in common/sc_journal.h)

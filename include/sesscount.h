@@ -584,6 +584,8 @@ SC_API SC_CHECKED sc_status sc_table_find_series(const sc_table *table, const ch
  * the same name defined otherwise on another node is another series.  Only
  * changes made after the table joined a cluster are shipped (the fleet
  * counts a series' events from the join on).
+ * A node may replicate up to 1024 series (built-in ones included): the
+ * other nodes drop a node that ships more, until its next full state.
  * Errors: SC_E_INVALID (NULL, a series made by sc_series_new: it has no
  * name the fleet could know it by).  Marking twice is a no-op; it cannot be
  * undone.  On a table without clustering it changes nothing.  Thread-safe;

@@ -9,6 +9,8 @@
  *    sessions as inbound_cidr; inbound_cidr is never opened or closed;
  *  - join_later tables resolve the clustering-only names from the join on;
  *  - freeing a joined table leaves (ASan sees no leak);
+ *  - the journal notes what replicated series calls did, exactly, under
+ *    concurrent adds, takes and removes;
  *  - the journal is exact under concurrency: the table seen at the start
  *    plus every change drained, while threads open and close, equals the
  *    table at the end, address by address.
@@ -225,11 +227,94 @@ static void test_journal_is_exact_under_concurrent_updates(void)
     sc_table_free(t);
 }
 
+/* Series: adds, takes and removes from three threads over two windows,
+ * drained meanwhile; what the journal noted adds up, per key and window,
+ * to what the series holds (a take of more than is held notes what it
+ * took; a remove notes what each window held). */
+enum { ST0 = 1800000000 };
+
+typedef struct sworker {
+    sc_series *s;
+    unsigned seed;
+    long ops, failed;
+} sworker;
+
+static void *series_churn(void *arg)
+{
+    sworker *w = arg;
+    for (long k = 0; k < w->ops; k++) {
+        w->seed = w->seed * 1103515245u + 12345u;
+        sc_addr a = pool_addr((w->seed >> 8) % POOL);
+        sc_time at = ST0 + 60 * (sc_time)((w->seed >> 16) & 1);
+        unsigned what = (w->seed >> 20) % 16;
+        sc_status st = what == 0 ? sc_series_remove(w->s, &a, at)
+                                 : sc_series_add(w->s, &a, what < 6 ? -(int64_t)what : (int64_t)what, at);
+        w->failed += st != SC_OK;
+    }
+    return NULL;
+}
+
+static int add_key(void *arg, const uint8_t *k, size_t len, int64_t n)
+{
+    return sc_keymap_add(arg, k, len, n) != SC_OK;
+}
+
+static void test_journal_notes_what_series_calls_did(void)
+{
+    sc_options o = {.clustering = true};
+    sc_table *t;
+    sc_series *s;
+    sc_keymap seen = {0};
+    sc_addrmap none = {0};
+    const sc_monitor m = {60, 3};
+    long ops = 100000;
+    const char *env = getenv("SC_CONC_OPS");
+    if (env) ops = atol(env) / 2;
+    if (!CHECK(sc_table_new(NULL, &o, &t) == SC_OK, "table")) return;
+    CHECK(sc_table_define_series(t, "s", 1, SC_SERIES_CIDR, &m, &s) == SC_OK &&
+              sc_series_replicate(s) == SC_OK && sc_series_replicated(s), "a replicated series");
+    CHECK(sc_journal_start(t, add_to, &none) == SC_OK, "start");
+    sworker w[THREADS];
+    pthread_t th[THREADS];
+    for (int k = 0; k < THREADS; k++) {
+        w[k] = (sworker){.s = s, .seed = 11u + (unsigned)k, .ops = ops};
+        pthread_create(&th[k], NULL, series_churn, &w[k]);
+    }
+    int drains = 0;
+    for (int k = 0; k < THREADS; k++)
+        while (pthread_tryjoin_np(th[k], NULL) != 0) {
+            CHECK(sc_journal_drain_series(t, add_key, &seen), "nothing lost");
+            drains++;
+        }
+    CHECK(sc_journal_drain_series(t, add_key, &seen), "nothing lost at the end");
+    for (int k = 0; k < THREADS; k++) CHECK(w[k].failed == 0, "thread %d: %ld calls failed", k, w[k].failed);
+    for (unsigned i = 0; i < POOL; i++)
+        for (unsigned win = 0; win < 2; win++) {
+            sc_addr a = pool_addr(i);
+            sc_prefix p;
+            uint64_t n = 0;
+            uint8_t k[SC_SKEY_MAX];
+            sc_skey sk = {"N0:60,3:s", 9, ST0 / 60 + 1 - win, a.family, a.bytes,
+                          a.family == SC_INET4 ? 4u : 16u};
+            CHECK(sc_prefix_make(&a, a.family == SC_INET4 ? 32 : 128, &p) == SC_OK &&
+                      sc_series_count(s, &p, win, win, ST0 + 60, &n) == SC_OK, "count");
+            int64_t j = sc_keymap_get(&seen, k, sc_skey_encode(&sk, k));
+            CHECK(j == (int64_t)n, "key %u window %u: the journal says %lld, the series %llu "
+                  "(%d drains)", i, win, (long long)j, (unsigned long long)n, drains);
+        }
+    CHECK(sc_addrmap_nonzero(&none) == 0, "no session was noted");
+    sc_journal_stop(t);
+    sc_keymap_free(&seen);
+    sc_addrmap_free(&none);
+    sc_table_free(t);
+}
+
 int main(void)
 {
     RUN(test_join_refuses_bad_configurations);
     RUN(test_unreachable_redis_counts_this_node_alone);
     RUN(test_join_later_reveals_clustering_names);
     RUN(test_journal_is_exact_under_concurrent_updates);
+    RUN(test_journal_notes_what_series_calls_did);
     return check_done();
 }

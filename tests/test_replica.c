@@ -6,13 +6,17 @@
  * until its next full state; a restart (new incarnation) never counts old
  * sessions twice; a reader counting while full states swap sees each
  * session before or after its change, never an origin missing whole (also
- * under TSan).
+ * under TSan).  Series changes follow the same rules, per origin and per
+ * series (its fleet name), counted in their windows; a reader counting a
+ * series while full states swap sees one state or the other.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "sc_check.h"
+#include "sc_journal.h"
 #include "sc_replica.h"
 
 static uint8_t key[16];
@@ -224,6 +228,127 @@ static void test_count_sees_each_session_before_or_after_while_states_swap(void)
     sc_fleet_free(s.f);
 }
 
+/* ---- series.  Windows of 60 s, 5 of them; time E0 * 60 is window E0. */
+#define E0 30000000
+#define EVENTS "E0:60,5"
+#define SENDERS "N1:60,5:senders"
+
+typedef struct srec { const char *series, *key; int64_t epoch, n; } srec;
+
+/* a batch of series changes (key: an address, or a string for SENDERS) */
+static sc_wire_batch sbatch(sc_wire_writer *w, int kind, uint64_t inc, uint64_t seq,
+                            const srec *r, size_t n)
+{
+    const uint8_t *bytes;
+    size_t len, off;
+    sc_wire_batch b;
+    memset(&b, 0, sizeof b);
+    CHECK(sc_wire_begin(w, kind, inc, seq) == SC_OK, "begin");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t k[SC_SKEY_MAX];
+        sc_addr a;
+        sc_skey sk = {r[i].series, strlen(r[i].series), r[i].epoch, 0, (const uint8_t *)r[i].key,
+                      strlen(r[i].key)};
+        if (strcmp(r[i].series, SENDERS) != 0) {
+            CHECK(sc_parse_addr(r[i].key, strlen(r[i].key), &a, NULL) == SC_OK, "%s", r[i].key);
+            sk.type = a.family;
+            sk.key = a.bytes;
+            sk.klen = a.family == SC_INET4 ? 4 : 16;
+        }
+        CHECK(sc_wire_add_series(w, k, sc_skey_encode(&sk, k), r[i].n) == SC_OK, "add %s %s",
+              r[i].series, r[i].key);
+    }
+    CHECK(sc_wire_finish(w, key, &bytes, &len) == SC_OK, "finish");
+    CHECK(sc_wire_parse(key, bytes, len, &b, &off) == SC_WIRE_OK, "parse back");
+    return b;
+}
+
+/* windows startv..endv at window `at` of EVENTS under cidr, or of SENDERS' key */
+static uint64_t scount(sc_fleet *f, const char *series, const char *what, unsigned startv,
+                       unsigned endv, int64_t at)
+{
+    if (!strcmp(series, SENDERS))
+        return sc_fleet_series_count(f, series, strlen(series), NULL, what, strlen(what), startv,
+                                     endv, at * 60);
+    sc_prefix p = pfx(what);
+    return sc_fleet_series_count(f, series, strlen(series), &p, NULL, 0, startv, endv, at * 60);
+}
+
+static void test_series_changes_count_per_origin_and_window(void)
+{
+    sc_fleet *f;
+    sc_wire_writer w = {0};
+    CHECK(sc_fleet_new(&f) == SC_OK, "new");
+    srec a_full[] = {{EVENTS, "192.0.2.7", E0 - 1, 4}, {EVENTS, "192.0.2.9", E0, 2},
+                     {SENDERS, "x@y", E0, 5}, {EVENTS, "2001:db8::1", E0, 1}};
+    srec b_full[] = {{EVENTS, "192.0.2.200", E0, 10}, {SENDERS, "x@y", E0 - 2, 1}};
+    sc_wire_batch b = sbatch(&w, SC_WIRE_FULL, 1, 0, a_full, 4);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_OK);
+    b = sbatch(&w, SC_WIRE_FULL, 1, 0, b_full, 2);
+    EXPECT_APPLY(f, "b", &b, SC_APPLY_OK);
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0) == 16, "both origins, every window: %llu",
+          (unsigned long long)scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0));
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 0, 0, E0) == 12, "window 0 alone");
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 1, 1, E0) == 4, "window 1 alone");
+    CHECK(scount(f, EVENTS, "::/0", 0, 4, E0) == 1, "IPv6 apart");
+    CHECK(scount(f, SENDERS, "x@y", 0, 4, E0) == 6 && scount(f, SENDERS, "x@", 0, 4, E0) == 0,
+          "a string series by exact key");
+    CHECK(scount(f, "E1:60,5", "0.0.0.0/0", 0, 4, E0) == 0 &&
+          scount(f, "E0:60,6", "0.0.0.0/0", 0, 5, E0) == 0,
+          "another kind or monitor is another series");
+    /* deltas: only what each did; a take never below zero */
+    srec a_delta[] = {{EVENTS, "192.0.2.9", E0, -2}, {EVENTS, "192.0.2.10", E0 + 1, 3}};
+    b = sbatch(&w, SC_WIRE_DELTA, 1, 1, a_delta, 2);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_OK);
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0 + 1) == 17, "after a's delta: %llu",
+          (unsigned long long)scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0 + 1));
+    CHECK(scount(f, EVENTS, "192.0.2.9/32", 0, 4, E0 + 1) == 0, "a take of all it held");
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_DUPLICATE);
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0 + 1) == 17, "a duplicate changed nothing");
+    /* a gap drops a's series, not b's */
+    b = sbatch(&w, SC_WIRE_DELTA, 1, 5, a_delta, 1);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_GAP);
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0) == 10 &&
+          scount(f, SENDERS, "x@y", 0, 4, E0) == 1, "only b's left");
+    /* a restarted: its new full state alone */
+    srec a_new[] = {{EVENTS, "192.0.2.1", E0, 1}};
+    b = sbatch(&w, SC_WIRE_FULL, 2, 0, a_new, 1);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_OK);
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0) == 11, "a's new incarnation, once");
+    sc_fleet_drop(f, "b", 1);
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0) == 1 && scount(f, SENDERS, "x@y", 0, 4, E0) == 0,
+          "b dropped: its series gone");
+    /* the ring moves on with the reader's time: window E0 is in it at
+     * E0 + 4, gone at E0 + 5 */
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 4, 4, E0 + 4) == 1, "window 4 at E0 + 4");
+    CHECK(scount(f, EVENTS, "192.0.2.0/24", 0, 4, E0 + 5) == 0, "gone once it left the ring");
+    sc_wire_free(&w);
+    sc_fleet_free(f);
+}
+
+static void test_an_origin_with_too_many_series_is_dropped(void)
+{
+    sc_fleet *f;
+    sc_wire_writer w = {0};
+    static char names[SC_FLEET_SERIES + 1][32];
+    srec r[SC_FLEET_SERIES + 1];
+    CHECK(sc_fleet_new(&f) == SC_OK, "new");
+    for (int i = 0; i <= SC_FLEET_SERIES; i++) {
+        snprintf(names[i], sizeof names[i], "N0:60,5:s%d", i);
+        r[i] = (srec){names[i], "192.0.2.1", E0, 1};
+    }
+    sc_wire_batch b = sbatch(&w, SC_WIRE_FULL, 1, 0, r, SC_FLEET_SERIES);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_OK);
+    CHECK(scount(f, names[SC_FLEET_SERIES - 1], "192.0.2.0/24", 0, 4, E0) == 1, "the last allowed");
+    b = sbatch(&w, SC_WIRE_DELTA, 1, 1, r + SC_FLEET_SERIES, 1);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_SERIES_LIMIT);
+    CHECK(scount(f, names[0], "192.0.2.0/24", 0, 4, E0) == 0, "dropped whole");
+    b = sbatch(&w, SC_WIRE_FULL, 1, 2, r, SC_FLEET_SERIES + 1);
+    EXPECT_APPLY(f, "a", &b, SC_APPLY_SERIES_LIMIT);
+    sc_wire_free(&w);
+    sc_fleet_free(f);
+}
+
 int main(void)
 {
     sc_wire_key("fleet", 5, key);
@@ -232,5 +357,7 @@ int main(void)
     RUN(test_bad_delta_drops_its_origin_only);
     RUN(test_origins_are_bounded_and_named);
     RUN(test_count_sees_each_session_before_or_after_while_states_swap);
+    RUN(test_series_changes_count_per_origin_and_window);
+    RUN(test_an_origin_with_too_many_series_is_dropped);
     return check_done();
 }

@@ -1,8 +1,10 @@
 """milter_fleet: two sesscount-milters joined to one fleet over a private
 Redis (cluster_* keys), a Momentum-style policy limiting the fleet's
-sessions per /24 with inbound_cidr, driven by miltertest (fleet.mt.lua):
-the limit holds across the two milters, and every count falls back to zero
-on both once the sessions end.  Needs no root and no MTA."""
+sessions per /24 with inbound_cidr and the fleet's connections per /24 in
+the last two minutes (msys.audit.connections with cluster = true), driven
+by miltertest (fleet.mt.lua): both limits hold across the two milters, and
+every session count falls back to zero on both once the sessions end.
+Needs no root and no MTA."""
 
 import os
 import shutil
@@ -24,6 +26,10 @@ local mod = {};
 function mod:validate_connect(accept, vctx)
   if accept:inbound_session_count("/24", "inbound_cidr") > 3 then
     vctx:disconnect(421, "Too many connections from your network to this fleet");
+    return msys.core.VALIDATE_DONE;
+  end
+  if msys.audit.connections("60,2", {cidr = "/24", startv = 0, endv = 1, cluster = true}) > 3 then
+    vctx:disconnect(421, "Too many recent connections from your network to this fleet");
     return msys.core.VALIDATE_DONE;
   end
   return msys.core.VALIDATE_CONT;
@@ -68,8 +74,8 @@ def main():
             wait_for(lambda: m.stat("sessions_open") == 0, 15, "every session to close")
         wait_for(lambda: fleet_count(a, "192.0.2.0/24") == 0 and fleet_count(b, "192.0.2.0/24") == 0,
                  10, "the fleet's count of 192.0.2.0/24 to fall to zero on both")
-        check(b.stat("refused") == 1 and a.stat("refused") == 1,
-              "refused a=%d b=%d, want 1 each" % (a.stat("refused"), b.stat("refused")))
+        check(b.stat("refused") == 2 and a.stat("refused") == 2,
+              "refused a=%d b=%d, want 2 each" % (a.stat("refused"), b.stat("refused")))
         for m in ms:
             check("joined cluster mx as node" in m.log(), "the join is logged:\n" + m.log())
     finally:
