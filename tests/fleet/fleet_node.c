@@ -84,7 +84,24 @@ static void count(sc_table *t, const char *cidr, sc_service svc)
         answer_status(st);
 }
 
-static void sweep(sc_table *t, const char *text, sc_service svc)
+/* What a sweep counts: a service of the table, or a series (fleet or own). */
+typedef struct counter {
+    sc_table *t;
+    sc_service svc;
+    sc_series *s;
+    bool fleet;
+} counter;
+
+static sc_status count_with(const counter *c, const sc_prefix *p, uint64_t *n)
+{
+    if (!c->s) return sc_count(c->t, p, c->svc, n);
+    unsigned last = sc_series_monitor(c->s).windows - 1;
+    return c->fleet ? sc_series_count_cluster(c->s, p, 0, last, SC_NOW, n)
+                    : sc_series_count(c->s, p, 0, last, SC_NOW, n);
+}
+
+/* the counts at every prefix length of the address `text`, on one line */
+static void sweep_with(const counter *c, const char *text)
 {
     sc_addr a;
     if (sc_parse_addr(text, strlen(text), &a, NULL) != SC_OK) {
@@ -95,10 +112,15 @@ static void sweep(sc_table *t, const char *text, sc_service svc)
     for (unsigned len = 0; len <= max; len++) {
         sc_prefix p;
         uint64_t n = 0;
-        if (sc_prefix_make(&a, len, &p) != SC_OK || sc_count(t, &p, svc, &n) != SC_OK) n = ~0ull;
+        if (sc_prefix_make(&a, len, &p) != SC_OK || count_with(c, &p, &n) != SC_OK) n = ~0ull;
         printf("%s%" PRIu64, len ? " " : "", n);
     }
     printf("\n");
+}
+
+static void sweep(sc_table *t, const char *text, sc_service svc)
+{
+    sweep_with(&(counter){t, svc, NULL, false}, text);
 }
 
 /* ---- series */
@@ -155,23 +177,7 @@ static void series_change(sc_table *t, const char *name, const char *key, long n
 static void series_sweep(sc_table *t, const char *name, const char *text, bool fleet)
 {
     sc_series *s = series_of(t, name);
-    sc_addr a;
-    if (!s) return;
-    if (sc_parse_addr(text, strlen(text), &a, NULL) != SC_OK) {
-        printf("err bad address\n");
-        return;
-    }
-    unsigned max = a.family == SC_INET4 ? 32 : 128;
-    for (unsigned len = 0; len <= max; len++) {
-        sc_prefix p;
-        uint64_t n = ~0ull;
-        if (sc_prefix_make(&a, len, &p) != SC_OK ||
-            (fleet ? sc_series_count_cluster(s, &p, 0, mon.windows - 1, SC_NOW, &n)
-                   : sc_series_count(s, &p, 0, mon.windows - 1, SC_NOW, &n)) != SC_OK)
-            n = ~0ull;
-        printf("%s%" PRIu64, len ? " " : "", n);
-    }
-    printf("\n");
+    if (s) sweep_with(&(counter){t, 0, s, fleet}, text);
 }
 
 static void series_string(sc_table *t, const char *name, const char *key, bool fleet)
