@@ -143,6 +143,7 @@ struct Spec {
     Op op;
     unsigned writers;      // count_under_writes
     uint64_t spin;         // planted busy wait, iterations (0: none)
+    uint64_t write_rate;   // count_under_writes: open+close pairs a second per writer (0: flat out)
 };
 
 // The body of one <impl>/<op>/<mix>/<sessions> benchmark.

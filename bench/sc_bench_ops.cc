@@ -3,6 +3,7 @@
 // count_under_writes), their prologue and epilogue, and run_spec, which
 // dispatches a Spec to the body of its op for fast and ref or the peer.
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -198,7 +199,11 @@ static void bm_mta_loop(State &st, const Spec &sp)
 }
 
 // One timed thread counts the hot prefix; helper threads (not timed, not
-// counted as items) open and close sessions inside it the whole time.
+// counted as items) open and close sessions inside it the whole time, each
+// paced to sp.write_rate pairs a second (a clock read every 64 pairs; ahead
+// of it, a writer waits without touching the table), so that fast and the
+// peer are counted under the same load.  writes_per_second reports what the
+// writers achieved: below the rate, an impl's writers could not keep up.
 struct alignas(64) WriterSlot {
     std::atomic<uint64_t> ops{0};
     std::atomic<bool> started{false};
@@ -220,7 +225,14 @@ static void bm_count_under_writes(State &st, const Spec &sp)
             if (sp.impl == Impl::peer) peer_thread_online();
             slots[w].started.store(true);
             uint64_t k = 0;
+            const auto t0 = std::chrono::steady_clock::now();
+            const double ns_per_pair = sp.write_rate ? 1e9 / (double)sp.write_rate : 0;
             while (!stop.load(std::memory_order_relaxed)) {
+                if (ns_per_pair > 0 && (k & 63) == 0) {
+                    const auto due = t0 + std::chrono::nanoseconds((int64_t)((double)k * ns_per_pair));
+                    while (std::chrono::steady_clock::now() < due && !stop.load(std::memory_order_relaxed))
+                        std::this_thread::yield();
+                }
                 const Session &s = addrs[k++ & (addrs.size() - 1)];
                 if (O::open(tab, &s.raw, s.svc) != SC_OK || O::close(tab, &s.raw, s.svc) != SC_OK)
                     failed.store(true);
@@ -250,6 +262,7 @@ static void bm_count_under_writes(State &st, const Spec &sp)
     if (failed.load()) st.SkipWithError("a writer's open or close failed");
     st.counters["writes_per_second"] = benchmark::Counter((double)during, benchmark::Counter::kIsRate);
     st.counters["writers"] = sp.writers;
+    st.counters["write_rate"] = (double)sp.write_rate * sp.writers;
     epilogue(st, sp);
 }
 
