@@ -15,7 +15,7 @@
 
 #include "sc_cluster_int.h"
 #include "sc_journal.h"
-#include <urcu/urcu-bp.h>
+#include "sc_rcu.h"
 
 int64_t sc_cl_now_ms(void)
 {

@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <urcu/urcu-bp.h>
+#include "sc_rcu.h"
 
 #include "../fast/sc_tsan.h"   /* RCU's order, told to TSan (fast's readers release it) */
 #include "sc_addrmap.h"

@@ -14,7 +14,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <urcu/urcu-bp.h>
+#include "sc_rcu.h"
 
 #include "../fast/sc_tsan.h"   /* RCU's order, told to TSan */
 #include "sc_internal.h"

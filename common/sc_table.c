@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include <urcu/urcu-bp.h>
+#include "sc_rcu.h"
 
 #include "../fast/sc_tsan.h"   /* RCU's order, told to TSan */
 #include "sc_internal.h"

@@ -7,7 +7,7 @@
 #define SC_FAST_NODE_H
 
 #include <string.h>
-#include <urcu/urcu-bp.h>
+#include "sc_rcu.h"
 
 #include "sc_fast.h"
 #include "sc_fast_inspect.h"

@@ -41,7 +41,7 @@
  * walk's latency for the whole range.
  */
 #include <stdlib.h>
-#include <urcu/urcu-bp.h>
+#include "sc_rcu.h"
 
 #include "sc_fast_node.h"
 #include "sc_tsan.h"

@@ -25,7 +25,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <urcu/urcu-bp.h>
+#include "sc_rcu.h"
 
 #include "sc_fast.h"
 #include "sc_tsan.h"
