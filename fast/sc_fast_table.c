@@ -16,11 +16,10 @@
  *
  * Reclamation uses liburcu's bp ("bulletproof") flavor: its readers need no
  * registration, so a host may count from any thread it owns, threads the
- * library never hears of; a read-side section costs about 1 ns here.  memb
+ * library never hears of (it registers a thread on its first section).  memb
  * would need every host thread registered, qsbr every thread to report
- * quiescent states, and mb costs ~56 ns a section.  The read-side calls are
- * not inlined (_LGPL_SOURCE): the inline versions touch liburcu's per-thread
- * reader at an address UBSan reports as misaligned, a liburcu quirk.
+ * quiescent states, and mb costs ~56 ns a section.  The read side is
+ * inlined except in sanitizer builds (common/sc_rcu.h says why).
  */
 #include <sched.h>
 #include <stdlib.h>
