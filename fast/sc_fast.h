@@ -143,6 +143,13 @@ uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *c
  * Reads only; the caller is inside an RCU read-side section.  A count over
  * a range of series windows costs about one walk's latency this way. */
 #define SC_WARM_MAX 64
+/* Two counts of one prefix (the walks below two root child words, each
+ * with its slot's counter), walked in lockstep: a step of one while the
+ * next line of the other is on its way, each line read once.  Their sum.
+ * As sc_trie_count, inside a read-side section. */
+uint64_t sc_trie_count_pair(const _Atomic uint64_t *const cnt[2],
+                            const _Atomic uintptr_t *const child[2], unsigned from,
+                            const uint8_t *q, unsigned len);
 void sc_trie_warm(const _Atomic uintptr_t *const *child, unsigned k, const uint8_t *q,
                   unsigned len);
 /* The same walk, saying where the answer came from (sc_fast_inspect.h). */

@@ -243,11 +243,11 @@ static uint64_t fast_count(const sc_table *tab, const sc_prefix *prefix, sc_serv
     return count_in(fast_of(tab), prefix, svc, NULL);
 }
 
-/* Two tables' counts of one prefix, their walks warmed in lockstep
- * (sc_trie_warm): the two top slots, then the two nodes below, are asked
- * for together, so the second walk's misses overlap the first's instead of
- * following them.  Prefixes that end at or above the /16 read counters
- * only: those are counted one after the other. */
+/* Two tables' counts of one prefix, their walks in lockstep
+ * (sc_trie_count_pair): a step of one while the other's next line is on its
+ * way, so the second walk's misses overlap the first's instead of following
+ * them, and each line is read once.  Prefixes that end at or above the /16
+ * read counters only: those are counted one after the other. */
 static uint64_t fast_count_pair(const sc_table *a, const sc_table *b, const sc_prefix *prefix,
                                 sc_service svc)
 {
@@ -256,19 +256,20 @@ static uint64_t fast_count_pair(const sc_table *a, const sc_table *b, const sc_p
         return count_in(t[0], prefix, svc, NULL) + count_in(t[1], prefix, svc, NULL);
     const uint8_t *q = prefix->addr.bytes;
     unsigned i = top_index(q), k = 0;
-    const sc_top16 *top[2];
+    const _Atomic uint64_t *cnt[2];
     const _Atomic uintptr_t *child[2];
     uint64_t n = 0;
     urcu_bp_read_lock();
     for (int j = 0; j < 2; j++) {
         const sc_tree *tree = tree_get(t[j], prefix->addr.family, svc);
         if (!tree) continue;
-        top[k] = tree->top;
+        cnt[k] = &tree->top->shard[i].count;
         child[k++] = &tree->top->child[i];
     }
-    if (k == 2) sc_trie_warm(child, 2, q, prefix->len);
-    for (unsigned j = 0; j < k; j++)
-        n += sc_trie_count(&top[j]->shard[i].count, child[j], SC_TOP_BITS / 8, q, prefix->len);
+    if (k == 2)
+        n = sc_trie_count_pair(cnt, child, SC_TOP_BITS / 8, q, prefix->len);
+    else if (k == 1)
+        n = sc_trie_count(cnt[0], child[0], SC_TOP_BITS / 8, q, prefix->len);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return n;

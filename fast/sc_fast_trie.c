@@ -341,75 +341,112 @@ static inline uint64_t trace(sc_count_trace *tr, sc_count_path path, int shape, 
     return 0;
 }
 
-/* The walk, with an optional trace of where the answer came from
- * (sc_fast_inspect.h).  Inlined into both callers: with tr a constant NULL
- * the trace's branches compile away, so the real count pays nothing. */
+/* A count's walk, resumable one node at a time, so that two walks can go
+ * in lockstep (sc_trie_count_pair); a single count runs the same steps in a
+ * loop (trie_count). */
+typedef struct walk {
+    const _Atomic uint64_t *cnt;   /* the counter of the slot we came through */
+    const _Atomic uintptr_t *at;   /* and its child word */
+    uintptr_t w;                   /* the word being walked */
+    unsigned from;                 /* the first key byte w decides */
+    bool done;
+    uint64_t n;                    /* the answer, once done */
+} walk;
+
+/* The walk's answer: done. */
+static inline bool finish(walk *k, uint64_t n)
+{
+    k->done = true;
+    k->n = n;
+    return true;
+}
+
+static inline void walk_start(walk *k, const _Atomic uint64_t *cnt, const _Atomic uintptr_t *at,
+                              unsigned from)
+{
+    /* acquire: as sc_child_of, pairs with the release that linked it. */
+    *k = (walk){cnt, at, atomic_load_explicit(at, memory_order_acquire), from, false, 0};
+}
+
+/* One step of the walk: true once it has the answer (k->n), false when it
+ * moved one node down or must read again.  With an optional trace of where
+ * the answer came from (sc_fast_inspect.h).  Inlined into every caller:
+ * with tr a constant NULL the trace's branches compile away, so the real
+ * count pays nothing.  The top's counter is on a line writers dirty: it is
+ * read only when the length ends above the /16's first node. */
+static inline __attribute__((always_inline)) bool
+walk_step(walk *k, const uint8_t *q, unsigned len, sc_count_trace *tr)
+{
+    uintptr_t w = k->w;
+    if (!w)
+        return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
+    if (sc_is_pair(w)) {
+        trace(tr, SC_PATH_PAIR, SC_SHAPE_PAIR, k->from);
+        return finish(k, pair_count(w, q[k->from], len - 8 * k->from));
+    }
+    if (sc_is_inline(w)) {
+        if (!inline_match(w, q, k->from, len))
+            return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
+    } else {
+        /* The word names the node's depth and kind: its header line is
+         * read only when compressed key bytes must be checked. */
+        const sc_node *n = sc_node_of(w);
+        unsigned depth = sc_word_depth(w), edge = depth * 8u;
+        if (!bits_match(sc_word_key(w), q, k->from, len < edge ? len : edge))
+            return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
+        if (len > edge) {
+            if (len < edge + 8) {
+                trace(tr, SC_PATH_RUN, sc_word_kind(w), depth);
+                return finish(k, sum_run(n, sc_word_kind(w), depth, q[depth], len - edge));
+            }
+            const sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
+            if (!s)
+                return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
+            if (len == edge + 8) {
+                trace(tr, SC_PATH_SLOT, sc_word_shape(sc_child_of(s)), depth + 1u);
+                return finish(k, sc_count_of(s));
+            }
+            k->cnt = &s->count;
+            k->at = &s->child;
+            k->w = sc_child_of(s);
+            k->from = depth + 1u;
+            return false;
+        }
+    }
+    /* All of w's subtree lies inside the prefix: the answer is the slot's
+     * counter, if it counts w's subtree.  It may not: an open that widens a
+     * slot's child (a leaf becoming a pair, or parting into an N2) raises
+     * the counter for an address outside the prefix, and a close may bring
+     * the old child back (A-B-A).  So the counter is read twice around a
+     * fresh read of the child: the same version both times means no child
+     * was linked in between, and the pair is one the slot held.  (Writers
+     * link a widened child before raising its counter and lower it before
+     * linking a narrower one, so the instant between a link and its version
+     * step also gives a count within SPEC's bounds.)  Only a link completed
+     * meanwhile sends us round again: never waiting on a writer.
+     * acquire (all three): the version read first orders the child read
+     * after it; the child's acquire orders the second version read after
+     * it, and makes a new node safe to read. */
+    uint64_t v1 = atomic_load_explicit(k->cnt, memory_order_acquire);
+    uintptr_t again = atomic_load_explicit(k->at, memory_order_acquire);
+    uint64_t v2 = atomic_load_explicit(k->cnt, memory_order_acquire);
+    if (again == w && sc_version_part(v1) == sc_version_part(v2)) {
+        trace(tr, SC_PATH_SLOT, sc_word_shape(w), k->from);
+        return finish(k, sc_count_part(v2));
+    }
+    k->w = again;
+    return false;
+}
+
 static inline __attribute__((always_inline)) uint64_t
 trie_count(const _Atomic uint64_t *cnt, const _Atomic uintptr_t *at, unsigned from,
            const uint8_t *q, unsigned len, sc_count_trace *tr)
 {
-    /* cnt, at: the counter of the slot we came through, and its child
-     * word.  The top's counter is on a line writers dirty: it is read only
-     * when the length ends above the /16's first node. */
-    /* acquire: as sc_child_of, pairs with the release that linked it. */
-    uintptr_t w = atomic_load_explicit(at, memory_order_acquire);
-    for (;;) {
-        if (!w) return trace(tr, SC_PATH_EMPTY, 0, 0);
-        if (sc_is_pair(w)) {
-            trace(tr, SC_PATH_PAIR, SC_SHAPE_PAIR, from);
-            return pair_count(w, q[from], len - 8 * from);
-        }
-        if (sc_is_inline(w)) {
-            if (!inline_match(w, q, from, len)) return trace(tr, SC_PATH_EMPTY, 0, 0);
-        } else {
-            /* The word names the node's depth and kind: its header line is
-             * read only when compressed key bytes must be checked. */
-            const sc_node *n = sc_node_of(w);
-            unsigned depth = sc_word_depth(w), edge = depth * 8u;
-            if (!bits_match(sc_word_key(w), q, from, len < edge ? len : edge))
-                return trace(tr, SC_PATH_EMPTY, 0, 0);
-            if (len > edge) {
-                if (len < edge + 8) {
-                    trace(tr, SC_PATH_RUN, sc_word_kind(w), depth);
-                    return sum_run(n, sc_word_kind(w), depth, q[depth], len - edge);
-                }
-                const sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
-                if (!s) return trace(tr, SC_PATH_EMPTY, 0, 0);
-                if (len == edge + 8) {
-                    trace(tr, SC_PATH_SLOT, sc_word_shape(sc_child_of(s)), depth + 1u);
-                    return sc_count_of(s);
-                }
-                cnt = &s->count;
-                at = &s->child;
-                w = sc_child_of(s);
-                from = depth + 1u;
-                continue;
-            }
-        }
-        /* All of w's subtree lies inside the prefix: the answer is the
-         * slot's counter, if it counts w's subtree.  It may not: an open
-         * that widens a slot's child (a leaf becoming a pair, or parting
-         * into an N2) raises the counter for an address outside the
-         * prefix, and a close may bring the old child back (A-B-A).  So
-         * the counter is read twice around a fresh read of the child: the
-         * same version both times means no child was linked in between,
-         * and the pair is one the slot held.  (Writers link a widened
-         * child before raising its counter and lower it before linking a
-         * narrower one, so the instant between a link and its version step
-         * also gives a count within SPEC's bounds.)  Only a link completed
-         * meanwhile sends us round again: never waiting on a writer.
-         * acquire (all three): the version read first orders the child
-         * read after it; the child's acquire orders the second version
-         * read after it, and makes a new node safe to read. */
-        uint64_t v1 = atomic_load_explicit(cnt, memory_order_acquire);
-        uintptr_t again = atomic_load_explicit(at, memory_order_acquire);
-        uint64_t v2 = atomic_load_explicit(cnt, memory_order_acquire);
-        if (again == w && sc_version_part(v1) == sc_version_part(v2)) {
-            trace(tr, SC_PATH_SLOT, sc_word_shape(w), from);
-            return sc_count_part(v2);
-        }
-        w = again;
+    walk k;
+    walk_start(&k, cnt, at, from);
+    while (!walk_step(&k, q, len, tr)) {
     }
+    return k.n;
 }
 
 uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
@@ -478,4 +515,21 @@ void sc_trie_warm(const _Atomic uintptr_t *const *child, unsigned k, const uint8
         }
         if (!more) break;
     }
+}
+
+uint64_t sc_trie_count_pair(const _Atomic uint64_t *const cnt[2],
+                            const _Atomic uintptr_t *const child[2], unsigned from,
+                            const uint8_t *q, unsigned len)
+{
+    walk k[2];
+    for (unsigned i = 0; i < 2; i++) {
+        walk_start(&k[i], cnt[i], child[i], from);
+        ask_next(k[i].w, q);
+    }
+    /* a step of one walk while the other's next line is on its way */
+    while (!k[0].done || !k[1].done)
+        for (unsigned i = 0; i < 2; i++) {
+            if (!k[i].done && !walk_step(&k[i], q, len, NULL)) ask_next(k[i].w, q);
+        }
+    return k[0].n + k[1].n;
 }
