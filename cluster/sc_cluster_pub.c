@@ -125,12 +125,13 @@ static int ring_see(void *arg, const uint8_t *key, size_t len, int64_t n)
     sc_series_kind kind;
     sc_monitor m;
     (void)n;
-    if (!sc_skey_decode(key, len, &k) || !sc_sname_parse(k.sname, k.slen, &kind, &m)) return 0;
+    if (!sc_skey_decode(key, len, &k)) return 0;
     ring_end *e = ring_of(r, &k);
     if (e) {
         if (k.epoch > e->newest) e->newest = k.epoch;
         return 0;
     }
+    if (!sc_sname_parse(k.sname, k.slen, &kind, &m)) return 0;   /* once a series: its ring */
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 16;
         ring_end *v = realloc(r->v, cap * sizeof *v);

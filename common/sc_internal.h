@@ -156,6 +156,14 @@ const sc_prefix *sc_normal_prefix(const sc_prefix *in, sc_prefix *buf);
 /* sc_series.c: frees every series of a table and its event series
  * (table teardown). */
 void sc_series_free_all(sc_table *tab);
+/* Whether s's changes go through the table's journal: replicated, on a
+ * table with clustering (sc_series_replicated; one place for the check).
+ * relaxed: a flag alone; the journal's stripe lock orders what it notes. */
+static inline bool sc_series_journaled(const sc_series *s)
+{
+    return s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed);
+}
+
 /* sc_series.c: the table's time for SC_NOW (its clock, or the real time). */
 sc_time sc_table_time(const sc_table *tab, sc_time now);
 /* sc_series_fleet.c: gives s its fleet name: the built-in series of event

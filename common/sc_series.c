@@ -165,8 +165,7 @@ sc_status sc_series_add(sc_series *s, const sc_addr *key, int64_t n, sc_time now
     uint64_t mag;
     sc_status st = add_amount(s, n, now, &e, &mag);
     if (st != SC_OK || mag == 0) return st;
-    /* relaxed: a flag alone; the journal's lock orders what it notes */
-    if (s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed))
+    if (sc_series_journaled(s))   /* through the journal, which notes what it did */
         return sc_journal_series_add(s, &a, NULL, 0, e, mag, n < 0);
     uint64_t done;
     return s->table->impl->series_add(s, &a, e, mag, n < 0, &done);
@@ -178,8 +177,7 @@ sc_status sc_series_remove(sc_series *s, const sc_addr *key, sc_time now)
     if (!s || s->kind == SC_SERIES_STRING || !sc_normal_addr(key, &a)) return SC_E_INVALID;
     int64_t newest;
     reach(s, now, &newest);
-    /* relaxed: as in sc_series_add */
-    if (s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed))
+    if (sc_series_journaled(s))
         sc_journal_series_remove(s, &a, NULL, 0);
     else
         s->table->impl->series_remove(s, &a, NULL, NULL);
@@ -198,8 +196,7 @@ sc_status sc_series_add_string(sc_series *s, const char *key, size_t len, int64_
     uint64_t mag;
     sc_status st = add_amount(s, n, now, &e, &mag);
     if (st != SC_OK || mag == 0) return st;
-    /* relaxed: as in sc_series_add */
-    if (s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed))
+    if (sc_series_journaled(s))
         return sc_journal_series_add(s, NULL, key, len, e, mag, n < 0);
     uint64_t done;
     return s->table->impl->series_add_str(s, key, len, e, mag, n < 0, &done);
@@ -210,8 +207,7 @@ sc_status sc_series_remove_string(sc_series *s, const char *key, size_t len, sc_
     if (!s || s->kind != SC_SERIES_STRING || !key_ok(key, len)) return SC_E_INVALID;
     int64_t newest;
     reach(s, now, &newest);
-    /* relaxed: as in sc_series_add */
-    if (s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed))
+    if (sc_series_journaled(s))
         sc_journal_series_remove(s, NULL, key, len);
     else
         s->table->impl->series_remove_str(s, key, len, NULL, NULL);

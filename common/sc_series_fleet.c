@@ -46,8 +46,7 @@ sc_status sc_series_replicate(sc_series *s)
 
 bool sc_series_replicated(const sc_series *s)
 {
-    /* relaxed: as in sc_series_replicate */
-    return s && s->table->journal && atomic_load_explicit(&s->replicated, memory_order_relaxed);
+    return s && sc_series_journaled(s);
 }
 
 /* The other nodes' part of a count (0 with no cluster joined). */

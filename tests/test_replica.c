@@ -31,14 +31,22 @@ static sc_prefix pfx(const char *text)
     return p;
 }
 
-/* a batch of kind/inc/seq with records, parsed as a receiver would */
-static sc_wire_batch batch(sc_wire_writer *w, int kind, uint64_t inc, uint64_t seq,
-                           const rec *r, size_t n)
+/* w's batch finished and parsed back, as a receiver would */
+static sc_wire_batch parsed(sc_wire_writer *w)
 {
     const uint8_t *bytes;
     size_t len, off;
     sc_wire_batch b;
     memset(&b, 0, sizeof b);
+    CHECK(sc_wire_finish(w, key, &bytes, &len) == SC_OK, "finish");
+    CHECK(sc_wire_parse(key, bytes, len, &b, &off) == SC_WIRE_OK, "parse back");
+    return b;
+}
+
+/* a batch of kind/inc/seq with records, parsed as a receiver would */
+static sc_wire_batch batch(sc_wire_writer *w, int kind, uint64_t inc, uint64_t seq,
+                           const rec *r, size_t n)
+{
     CHECK(sc_wire_begin(w, kind, inc, seq) == SC_OK, "begin");
     for (size_t i = 0; i < n; i++) {
         sc_addr a;
@@ -46,9 +54,7 @@ static sc_wire_batch batch(sc_wire_writer *w, int kind, uint64_t inc, uint64_t s
         CHECK(sc_parse_addr(r[i].ip, strlen(r[i].ip), &a, &e) == SC_OK, "address %s", r[i].ip);
         CHECK(sc_wire_add(w, &a, r[i].n) == SC_OK, "add %s %d", r[i].ip, r[i].n);
     }
-    CHECK(sc_wire_finish(w, key, &bytes, &len) == SC_OK, "finish");
-    CHECK(sc_wire_parse(key, bytes, len, &b, &off) == SC_WIRE_OK, "parse back");
-    return b;
+    return parsed(w);
 }
 
 static uint64_t count(sc_fleet *f, const char *cidr)
@@ -239,10 +245,6 @@ typedef struct srec { const char *series, *key; int64_t epoch, n; } srec;
 static sc_wire_batch sbatch(sc_wire_writer *w, int kind, uint64_t inc, uint64_t seq,
                             const srec *r, size_t n)
 {
-    const uint8_t *bytes;
-    size_t len, off;
-    sc_wire_batch b;
-    memset(&b, 0, sizeof b);
     CHECK(sc_wire_begin(w, kind, inc, seq) == SC_OK, "begin");
     for (size_t i = 0; i < n; i++) {
         uint8_t k[SC_SKEY_MAX];
@@ -258,9 +260,7 @@ static sc_wire_batch sbatch(sc_wire_writer *w, int kind, uint64_t inc, uint64_t 
         CHECK(sc_wire_add_series(w, k, sc_skey_encode(&sk, k), r[i].n) == SC_OK, "add %s %s",
               r[i].series, r[i].key);
     }
-    CHECK(sc_wire_finish(w, key, &bytes, &len) == SC_OK, "finish");
-    CHECK(sc_wire_parse(key, bytes, len, &b, &off) == SC_WIRE_OK, "parse back");
-    return b;
+    return parsed(w);
 }
 
 /* windows startv..endv at window `at` of EVENTS under cidr, or of SENDERS' key */
