@@ -159,7 +159,7 @@ static sc_status series_setup(sc_table *t)
     return st;
 }
 
-/* sadd and sremove: n == 0 removes */
+/* sadd (n, signed) and sremove (remove: the key forgotten in every window) */
 static void series_change(sc_table *t, const char *name, const char *key, long n, bool remove)
 {
     sc_series *s = series_of(t, name);
