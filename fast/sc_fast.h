@@ -133,9 +133,19 @@ sc_status sc_trie_take(sc_fast_table *t, sc_root r, const uint8_t *addr, unsigne
 void sc_trie_prefetch(sc_root r, const uint8_t *addr);
 /* ---- sc_fast_trie.c.  Lock-free; the caller is inside an RCU read-side
  * section.  The count of the prefix (q, len), len past 8 * from, below the
- * root slot (count, child, from). */
-uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
-                       unsigned from, const uint8_t *q, unsigned len);
+ * root slot (count, child, from), in a trie of alen-byte keys. */
+uint64_t sc_trie_count_narrow(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                              unsigned from, const uint8_t *q, unsigned len);
+uint64_t sc_trie_count_wide(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                            unsigned from, const uint8_t *q, unsigned len);
+static inline uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                                     unsigned from, const uint8_t *q, unsigned len, unsigned alen)
+{
+    /* Only keys longer than 10 bytes have wide nodes (sc_fast_node.h): the
+     * IPv4 walk is compiled without them. */
+    return alen > 10 ? sc_trie_count_wide(count, child, from, q, len)
+                     : sc_trie_count_narrow(count, child, from, q, len);
+}
 /* Walks of one prefix below k root child words (k at most SC_WARM_MAX), in
  * lockstep: each level asks for the next line of every walk before it reads
  * any, so the walks' misses overlap instead of queueing; the counts that
@@ -149,12 +159,12 @@ uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *c
  * As sc_trie_count, inside a read-side section. */
 uint64_t sc_trie_count_pair(const _Atomic uint64_t *const cnt[2],
                             const _Atomic uintptr_t *const child[2], unsigned from,
-                            const uint8_t *q, unsigned len);
+                            const uint8_t *q, unsigned len, unsigned alen);
 void sc_trie_warm(const _Atomic uintptr_t *const *child, unsigned k, const uint8_t *q,
                   unsigned len);
 /* The same walk, saying where the answer came from (sc_fast_inspect.h). */
 uint64_t sc_trie_count_traced(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
-                              unsigned from, const uint8_t *q, unsigned len,
+                              unsigned from, const uint8_t *q, unsigned len, unsigned alen,
                               sc_count_trace *tr);
 /* Hands memory readers may still see to RCU; frees it all at teardown. */
 void sc_retire(sc_fast_table *t, void *p, size_t size);

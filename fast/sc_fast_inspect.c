@@ -32,7 +32,8 @@ static void census_word(uintptr_t w, sc_census *out)
     if (shape == SC_SHAPE_INLINE || shape == SC_SHAPE_PAIR || shape == SC_LEAF) return;
     const sc_node *n = sc_node_of(w);
     const sc_slot *s = sc_slots(n);
-    for (unsigned i = 0; i < sc_slot_cap(n->kind); i++) census_word(sc_child_of(&s[i]), out);
+    for (unsigned i = 0; i < sc_slot_cap(n->kind); i++)
+        census_word(sc_child_of(sc_slot_at(s, i, n->wide)), out);
 }
 
 bool sc_fast_census(const sc_table *tab, sc_census *out)

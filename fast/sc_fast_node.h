@@ -21,15 +21,18 @@ _Static_assert(sizeof(uintptr_t) == 8, "inline leaves need 64-bit child words");
  * it fixes), its key list or index, and its slots, 8-aligned: every offset
  * follows from kind and depth, which the child word carries.  A LEAF is no sc_node at all: it is the
  * bare address (4 or 16 bytes); its child word says what it is.  Nodes
- * carry no rcu_head: retired memory is batched per CPU (sc_fast_trie.c). */
+ * carry no rcu_head: retired memory is batched per CPU (sc_fast_mem.c). */
 typedef struct sc_node {
     uint8_t kind;
     uint8_t depth;             /* the byte this node branches on */
     _Atomic uint16_t n;        /* slots used, in order (listed, indexed kinds) */
     uint16_t children;         /* live children; writers only, under the shard lock */
-    uint16_t unused;
+    uint8_t wide;              /* slots of 32 bytes, with a copy of a LEAF's bytes */
+    uint8_t unused;
     uint8_t mem[];             /* key[depth]; keys: listed keys[n] or index[256] (slot + 1) */
 } sc_node;
+_Static_assert(sizeof(sc_node) + 7 + 16 <= 32 && sizeof(sc_node) + 7 + 256 <= 288,
+               "a wide node's slots start at 32 (listed, N256) or 288 (indexed)");
 
 /* N2/N4/N16 list their keys; N48/N128 index 256 key bytes into slots. */
 static inline bool sc_listed(int kind) { return kind >= SC_N2 && kind <= SC_N16; }
@@ -47,16 +50,30 @@ static inline unsigned sc_key_bytes(int kind)
     return sc_listed(kind) ? sc_slot_cap(kind) : sc_indexed(kind) ? 256 : 0;
 }
 
-static inline size_t sc_slots_offset(int kind, unsigned depth)
+/* A WIDE node's slots are 32 bytes, 32-aligned so that none straddles a
+ * line: the counter, the child word, and a copy of the 16 bytes of the
+ * LEAF the child word names (sc_slot_ext).  A count of an address below
+ * such a slot checks those bytes on the line it read the counter from,
+ * not on the LEAF's own line: one DRAM miss fewer on every IPv6 count that
+ * ends at a LEAF below the top.  A node is wide when its children's leaves
+ * cannot be inline (sc_wide_at): IPv6 nodes of depth 2 to 7. */
+static inline size_t sc_slots_offset(int kind, unsigned depth, bool wide)
 {
-    size_t off = offsetof(sc_node, mem) + depth + sc_key_bytes(kind);
-    return (off + 7) & ~(size_t)7;
+    /* Wide: depth < 8, so the header, key and up to 16 listed keys end
+     * within 32 bytes, the header, key and an index within 288. */
+    if (wide) return sc_indexed(kind) ? 288 : 32;
+    return (offsetof(sc_node, mem) + depth + sc_key_bytes(kind) + 7) & ~(size_t)7;
 }
 
+/* Whether a node of `depth` in a trie of `alen`-byte keys is wide. */
+static inline bool sc_wide_at(unsigned depth, unsigned alen) { return alen > depth + 8u; }
+
 /* A LEAF's depth is its address length. */
-static inline size_t sc_node_size(int kind, unsigned depth)
+static inline size_t sc_node_size(int kind, unsigned depth, bool wide)
 {
-    return kind == SC_LEAF ? depth : sc_slots_offset(kind, depth) + sc_slot_cap(kind) * sizeof(sc_slot);
+    return kind == SC_LEAF ? depth
+                           : sc_slots_offset(kind, depth, wide) +
+                                 ((size_t)sc_slot_cap(kind) * sizeof(sc_slot) << wide);
 }
 
 static inline const uint8_t *sc_key(const sc_node *n) { return n->mem; }
@@ -66,14 +83,26 @@ static inline _Atomic uint8_t *sc_keys(const sc_node *n, unsigned depth)
     return (_Atomic uint8_t *)((uintptr_t)n->mem + depth);
 }
 
-static inline sc_slot *sc_slots_of_kind(const sc_node *n, int kind, unsigned depth)
+static inline sc_slot *sc_slots_of_kind(const sc_node *n, int kind, unsigned depth, bool wide)
 {
-    return (sc_slot *)((uintptr_t)n + sc_slots_offset(kind, depth));
+    return (sc_slot *)((uintptr_t)n + sc_slots_offset(kind, depth, wide));
+}
+
+/* Slot i of the array at `base`: 16 or (wide) 32 bytes apart. */
+static inline sc_slot *sc_slot_at(const sc_slot *base, unsigned i, bool wide)
+{
+    return (sc_slot *)(uintptr_t)(base + ((size_t)i << wide));
+}
+
+/* A wide slot's copy of its LEAF's bytes: two words after the slot. */
+static inline _Atomic uint64_t *sc_slot_ext(const sc_slot *s)
+{
+    return (_Atomic uint64_t *)(uintptr_t)(s + 1);
 }
 
 static inline sc_slot *sc_slots(const sc_node *n)
 {
-    return sc_slots_of_kind(n, n->kind, n->depth);
+    return sc_slots_of_kind(n, n->kind, n->depth, n->wide);
 }
 
 /* ---------------------------------------------------------------- words */
@@ -85,20 +114,23 @@ static inline sc_slot *sc_slots(const sc_node *n)
  *    to 7 bytes fit: every IPv4 leaf, every IPv6 leaf below byte 8.
  *  - A node word (low bit 0) holds the node's address in bits 0..47 (user
  *    addresses on x86-64 and arm64 fit; sc_node_new refuses any other), its
- *    depth in bits 48..55 and its kind in bits 56..63, so that a count reads
- *    the node's slot without first reading the node's header line.  A LEAF
- *    word has kind SC_LEAF and the address length as its depth. */
+ *    depth in bits 48..54, whether it is wide in bit 55 and its kind in
+ *    bits 56..63, so that a count reads the node's slot without first
+ *    reading the node's header line.  A LEAF word has kind SC_LEAF and the
+ *    address length as its depth. */
 #define SC_WORD_ADDR_BITS 48
 static inline bool sc_is_inline(uintptr_t w) { return w & 1; }
 static inline sc_node *sc_node_of(uintptr_t w)
 {
     return (sc_node *)(w & (((uintptr_t)1 << SC_WORD_ADDR_BITS) - 1));
 }
-static inline unsigned sc_word_depth(uintptr_t w) { return (unsigned)(w >> 48) & 0xFF; }
+static inline unsigned sc_word_depth(uintptr_t w) { return (unsigned)(w >> 48) & 0x7F; }
+static inline bool sc_word_wide(uintptr_t w) { return (w >> 55) & 1; }
 static inline int sc_word_kind(uintptr_t w) { return (int)(w >> 56); }
 static inline uintptr_t sc_node_word(const sc_node *n)
 {
-    return (uintptr_t)n | (uintptr_t)n->depth << 48 | (uintptr_t)n->kind << 56;
+    return (uintptr_t)n | (uintptr_t)n->depth << 48 | (uintptr_t)n->wide << 55 |
+           (uintptr_t)n->kind << 56;
 }
 static inline uintptr_t sc_leaf_word(const uint8_t *addr, unsigned alen)
 {
@@ -213,35 +245,45 @@ static inline unsigned sc_index_at(const sc_node *n, unsigned depth, unsigned b)
 
 /* The slot for key byte b in a node of `kind`, or NULL when it has no such
  * child. */
-static inline sc_slot *sc_find_in(const sc_node *n, int kind, unsigned depth, uint8_t b)
+static inline sc_slot *sc_find_in(const sc_node *n, int kind, unsigned depth, bool wide,
+                                  uint8_t b)
 {
-    sc_slot *s = sc_slots_of_kind(n, kind, depth);
+    sc_slot *s = sc_slots_of_kind(n, kind, depth, wide);
     switch (kind) {
     case SC_N256:
-        return sc_child_of(&s[b]) ? &s[b] : NULL;
+        s = sc_slot_at(s, b, wide);
+        return sc_child_of(s) ? s : NULL;
     case SC_N48:
     case SC_N128: {
         unsigned i = sc_index_at(n, depth, b);
-        return i ? &s[i - 1] : NULL;
+        return i ? sc_slot_at(s, i - 1, wide) : NULL;
     }
     default: {
         unsigned cnt = sc_entries(n);
         for (unsigned i = 0; i < cnt; i++)
-            if (sc_key_at(n, depth, i) == b) return &s[i];
+            if (sc_key_at(n, depth, i) == b) return sc_slot_at(s, i, wide);
         return NULL;
     }
     }
 }
 
+/* The same, for the node word w. */
+static inline sc_slot *sc_find_word(uintptr_t w, uint8_t b)
+{
+    return sc_find_in(sc_node_of(w), sc_word_kind(w), sc_word_depth(w), sc_word_wide(w), b);
+}
+
 static inline sc_slot *sc_find(const sc_node *n, uint8_t b)
 {
-    return sc_find_in(n, n->kind, n->depth, b);
+    return sc_find_in(n, n->kind, n->depth, n->wide, b);
 }
 
 /* ---------------------------------------------------------------- memory
- * (sc_fast_trie.c).  Bytes are counted while a node is part of the table:
+ * (sc_fast_mem.c).  Bytes are counted while a node is part of the table:
  * from node_new until it is retired or freed. */
-sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key);
+/* A node of keys `alen` bytes long: wide when sc_wide_at says so. */
+sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key,
+                     unsigned alen);
 /* A LEAF holding addr; 0 when out of memory. */
 uintptr_t sc_leaf_new(sc_fast_table *t, const uint8_t *addr, unsigned alen);
 /* Frees after a grace period: readers may still be walking it. */

@@ -324,11 +324,12 @@ void sc_fast_series_remove_str(sc_series *hdr, const char *key, size_t len, sc_t
     remove_key(as_fs(hdr), &k, taken, arg);
 }
 
-/* The count of (q, len) in one window's root for q's family. */
-static uint64_t root_count(const sc_wroot *r, const uint8_t *q, unsigned len)
+/* The count of (q, len) in one window's root for keys of kind f. */
+static uint64_t root_count(const sc_wroot *r, int f, const uint8_t *q, unsigned len)
 {
     unsigned i = q[0];
-    if (len > 8) return sc_trie_count(&r->shard[i].count, &r->child[i], 1, q, len);
+    if (len > 8)
+        return sc_trie_count(&r->shard[i].count, &r->child[i], 1, q, len, f == ROOT_V4 ? 4 : 16);
     unsigned span = 1u << (8 - len), first = i & ~(span - 1);
     uint64_t sum = 0;
     for (unsigned k = first; k < first + span; k++) sum += sc_counter(&r->shard[k].count);
@@ -357,7 +358,7 @@ static uint64_t count_in(const fast_series *s, int f, const uint8_t *q, unsigned
             for (unsigned i = 0; i < k; i++) child[i] = &roots[i]->child[q[0]];
             sc_trie_warm(child, k, q, len);
         }
-        for (unsigned i = 0; i < k; i++) sum += root_count(roots[i], q, len);
+        for (unsigned i = 0; i < k; i++) sum += root_count(roots[i], f, q, len);
     }
     sc_tsan_reader_done();
     urcu_bp_read_unlock();

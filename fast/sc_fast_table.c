@@ -224,9 +224,11 @@ count_in(const sc_fast_table *t, const sc_prefix *prefix, sc_service svc, sc_cou
     urcu_bp_read_lock();
     const sc_top16 *top = tree->top;
     unsigned from = SC_TOP_BITS / 8;
+    unsigned alen = sc_family_bytes(prefix->addr.family);
     uint64_t n = tr ? sc_trie_count_traced(&top->shard[i].count, &top->child[i], from, a,
-                                           prefix->len, tr)
-                    : sc_trie_count(&top->shard[i].count, &top->child[i], from, a, prefix->len);
+                                           prefix->len, alen, tr)
+                    : sc_trie_count(&top->shard[i].count, &top->child[i], from, a, prefix->len,
+                                    alen);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return n;
@@ -266,10 +268,11 @@ static uint64_t fast_count_pair(const sc_table *a, const sc_table *b, const sc_p
         cnt[k] = &tree->top->shard[i].count;
         child[k++] = &tree->top->child[i];
     }
+    unsigned alen = sc_family_bytes(prefix->addr.family);
     if (k == 2)
-        n = sc_trie_count_pair(cnt, child, SC_TOP_BITS / 8, q, prefix->len);
+        n = sc_trie_count_pair(cnt, child, SC_TOP_BITS / 8, q, prefix->len, alen);
     else if (k == 1)
-        n = sc_trie_count(cnt[0], child[0], SC_TOP_BITS / 8, q, prefix->len);
+        n = sc_trie_count(cnt[0], child[0], SC_TOP_BITS / 8, q, prefix->len, alen);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return n;

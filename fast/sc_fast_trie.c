@@ -1,6 +1,7 @@
 /*
- * sc_fast_trie.c: the counting trie below one /16: its layout, its
- * memory, and the lock-free count.  Updates are in sc_fast_update.c.
+ * sc_fast_trie.c: the counting trie below one /16: its layout and the
+ * lock-free count.  Updates are in sc_fast_update.c, memory and its
+ * reclamation in sc_fast_mem.c.
  *
  * LAYOUT
  * A tree (one per service and family) starts with a direct-indexed top of
@@ -28,6 +29,15 @@
  * address's remaining bytes inline (up to 7: every IPv4 leaf) or points to
  * a LEAF (IPv6 leaves near the top): the bare 16-byte address, no header;
  * either way the slot's count is that address's number of sessions.
+ * A LEAF below a node (an IPv6 address alone under bytes 0..2 to 0..7) is
+ * also copied into its slot: such nodes are WIDE, their slots 32 bytes,
+ *
+ *     wide slot:  [ count | child word -> LEAF | the LEAF's 16 bytes ]
+ *
+ * so a count checks the address on the line it read the count from, and
+ * a random IPv6 /128 costs one miss below the top, not two (the LEAF
+ * itself is read only by writers moving it, and by walks of every
+ * session).  IPv4 leaves are always inline: no IPv4 node is wide.
  * Two addresses that differ only in their last byte, in a slot that fixes
  * every other byte, share one inline word, a pair, that holds both last
  * bytes and both counts (sc_fast_node.h): the common shape where two IPv4
@@ -52,7 +62,11 @@
  *    filled), names its key's slot for the node's life.  Removing a child
  *    empties its slot in place (a zero count, then a zero child word); the
  *    same key may refill it later.  A node is copied only to grow, to drop
- *    its emptied slots when full, or to shrink to half of a smaller kind.
+ *    its emptied slots when full, or to shrink to half of a smaller kind;
+ *  - a wide slot's copy of a LEAF is written only while the slot holds no
+ *    LEAF (empty, a node, or not yet published), before the LEAF is
+ *    linked, and every link steps the slot's version: a count checks the
+ *    copy between two reads of that version (leaf_step).
 
  * COUNTING a prefix of length L walks from the top slot: at each node it
  * checks the compressed key bytes against the prefix (up to L bits); when L
@@ -83,181 +97,6 @@
 #include "sc_fast_inspect.h"
 #include "sc_fast_node.h"
 #include "sc_tsan.h"
-
-#ifdef SC_TSAN
-char sc_tsan_grace;
-#endif
-
-/* ---------------------------------------------------------------- memory */
-
-static void *node_alloc(sc_fast_table *t, size_t size)
-{
-    void *p = calloc(1, size);
-    if (p && (uintptr_t)p >> SC_WORD_ADDR_BITS) {   /* cannot be named by a child word */
-        free(p);
-        p = NULL;
-    }
-    if (p) sc_bytes_add(t, (int64_t)size);
-    return p;
-}
-
-sc_node *sc_node_new(sc_fast_table *t, int kind, unsigned depth, const uint8_t *key)
-{
-    sc_node *n = node_alloc(t, sc_node_size(kind, depth));
-    if (!n) return NULL;
-    n->kind = (uint8_t)kind;
-    n->depth = (uint8_t)depth;
-    memcpy(n->mem, key, depth);
-    return n;
-}
-
-uintptr_t sc_leaf_new(sc_fast_table *t, const uint8_t *addr, unsigned alen)
-{
-    uint8_t *leaf = node_alloc(t, alen);
-    if (!leaf) return 0;
-    memcpy(leaf, addr, alen);
-    return sc_leaf_word(leaf, alen);
-}
-
-/* Retired memory waits in its CPU's stripe until SC_RETIRE_BATCH pieces or
- * SC_RETIRE_BYTES have gathered, then goes to call_rcu as one batch: one
- * callback and one rcu_head per batch instead of a 16-byte head in every
- * node.  So less than SC_RETIRE_BYTES plus one node waits per CPU in a
- * table whose sessions all closed.  (Handing a part batch over whenever a
- * close empties its /16 cost a call_rcu per close where sessions are
- * sparse: random6 open_close at 1K went from 97 to 342 ns.) */
-typedef struct sc_retired {
-    struct rcu_head rcu;
-    unsigned n;
-    void *p[SC_RETIRE_BATCH];
-} sc_retired;
-
-static void free_all(void **p, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        sc_tsan_reclaim(p[i]);
-        free(p[i]);
-    }
-}
-
-static void retired_free_rcu(struct rcu_head *head)
-{
-    sc_retired *r = caa_container_of(head, sc_retired, rcu);
-    sc_tsan_reclaim(r);   /* the batch itself travelled through call_rcu's queue */
-    free_all(r->p, r->n);
-    free(r);
-}
-
-/* Puts pieces back in a stripe, as many as fit. */
-static void keep_pending(sc_cpu_stripe *c, void **p, unsigned n)
-{
-    sc_spin_lock(&c->lock);
-    for (unsigned i = 0; i < n && c->npending < SC_RETIRE_BATCH; i++)
-        c->pending[c->npending++] = p[i];
-    sc_spin_unlock(&c->lock);
-}
-
-/* Called with a batch taken out of stripe c (no stripe lock held). */
-static void batch_to_rcu(sc_cpu_stripe *c, void **p, unsigned n)
-{
-    if (n == 0) return;
-    sc_retired *r = malloc(sizeof *r);
-    if (!r && urcu_bp_read_ongoing()) {
-        /* Out of memory inside a read-side section (a series add, which
-         * holds its window that way): waiting for a grace period here
-         * would wait for ourselves.  The pieces go back to the stripe for
-         * a later batch; past its capacity, under memory exhaustion that
-         * lasts, they are never freed (a leak rather than a hang). */
-        keep_pending(c, p, n);
-        return;
-    }
-    if (!r) {
-        /* Out of memory for the batch: wait out the grace period here.
-         * Session writers are never inside a read-side section; a host
-         * must not open or close inside one of its own (sesscount.h). */
-        urcu_bp_synchronize_rcu();
-        free_all(p, n);
-        return;
-    }
-    r->n = n;
-    memcpy(r->p, p, n * sizeof *p);
-    sc_tsan_retire(r);
-    urcu_bp_call_rcu(&r->rcu, retired_free_rcu);
-}
-
-/* Takes a stripe's pending pieces into `out` (the caller holds its lock,
- * or has the table to itself). */
-static unsigned take_pending(sc_cpu_stripe *c, void **out)
-{
-    unsigned n = c->npending;
-    memcpy(out, c->pending, n * sizeof *out);
-    c->npending = 0;
-    c->pending_bytes = 0;
-    return n;
-}
-
-void sc_retire(sc_fast_table *t, void *p, size_t size)
-{
-    sc_bytes_add(t, -(int64_t)size);
-    sc_tsan_retire(p);
-    sc_cpu_stripe *c = &t->cpu[sc_stripe_index(t)];
-    void *out[SC_RETIRE_BATCH];
-    unsigned n = 0;
-    sc_spin_lock(&c->lock);
-    unsigned i = c->npending;
-    c->pending[i++] = p;
-    c->npending = i;
-    c->pending_bytes += size;
-    if (i == SC_RETIRE_BATCH || c->pending_bytes >= SC_RETIRE_BYTES) n = take_pending(c, out);
-    sc_spin_unlock(&c->lock);
-    batch_to_rcu(c, out, n);
-}
-
-void sc_retire_flush_all(sc_fast_table *t)
-{
-    /* Teardown: no reader uses the table any more, so what is pending may
-     * go now; then wait for the batches already queued. */
-    for (unsigned s = 0; s < SC_MAX_STRIPES; s++) {
-        void *out[SC_RETIRE_BATCH];
-        free_all(out, take_pending(&t->cpu[s], out));
-    }
-    urcu_bp_barrier();
-}
-
-void sc_node_retire(sc_fast_table *t, sc_node *n)
-{
-    sc_retire(t, n, sc_node_size(n->kind, n->depth));
-}
-
-void sc_subtree_release(sc_fast_table *t, uintptr_t w, bool now)
-{
-    if (!w || sc_is_inline(w)) return;
-    void *p = sc_node_of(w);
-    size_t size;
-    if (sc_word_kind(w) == SC_LEAF) {
-        size = sc_word_depth(w);   /* a leaf's depth is its length */
-    } else {
-        sc_node *n = p;
-        sc_slot *s = sc_slots(n);
-        for (unsigned i = 0; i < sc_slot_cap(n->kind); i++) {
-            /* Slots past n (listed, indexed) are zero: calloc, never reused. */
-            uintptr_t c = sc_child_of(&s[i]);
-            if (c) sc_subtree_release(t, c, now);
-        }
-        size = sc_node_size(n->kind, n->depth);
-    }
-    if (!now) {
-        sc_retire(t, p, size);
-        return;
-    }
-    sc_bytes_add(t, -(int64_t)size);
-    free(p);
-}
-
-void sc_trie_destroy(sc_fast_table *t, uintptr_t w)
-{
-    sc_subtree_release(t, w, true);
-}
 
 /* ---------------------------------------------------------------- counting */
 
@@ -309,26 +148,31 @@ static uint64_t pair_count(uintptr_t w, uint8_t b, unsigned bits)
 }
 
 /* Sum of the children whose key byte shares b's first `bits` bits (1..7). */
-static uint64_t sum_run(const sc_node *n, int kind, unsigned depth, uint8_t b, unsigned bits)
+static inline __attribute__((always_inline)) uint64_t
+sum_run(uintptr_t w, bool wide, uint8_t b, unsigned bits)
 {
+    const sc_node *n = sc_node_of(w);
+    int kind = sc_word_kind(w);
+    unsigned depth = sc_word_depth(w);
     uint8_t mask = (uint8_t)(0xFF00u >> bits);
     unsigned lo = b & mask, hi = lo | (uint8_t)~mask;
-    const sc_slot *s = sc_slots_of_kind(n, kind, depth);
+    const sc_slot *s = sc_slots_of_kind(n, kind, depth, wide);
     uint64_t sum = 0;
     if (kind == SC_N256) {
 #ifdef SC_PLANT_N256_SUM
         hi--;   /* PLANTED BUG (tests only, SC_PLANT=n256_sum): the run's last child missed */
 #endif
-        for (unsigned k = lo; k <= hi; k++) sum += sc_count_of(&s[k]);
+        for (unsigned k = lo; k <= hi; k++) sum += sc_count_of(sc_slot_at(s, k, wide));
     } else if (sc_indexed(kind)) {
         for (unsigned k = lo; k <= hi; k++) {
             unsigned i = sc_index_at(n, depth, k);
-            if (i) sum += sc_count_of(&s[i - 1]);
+            if (i) sum += sc_count_of(sc_slot_at(s, i - 1, wide));
         }
     } else {
         unsigned cnt = sc_entries(n);
         for (unsigned i = 0; i < cnt; i++)
-            if (((sc_key_at(n, depth, i) ^ b) & mask) == 0) sum += sc_count_of(&s[i]);
+            if (((sc_key_at(n, depth, i) ^ b) & mask) == 0)
+                sum += sc_count_of(sc_slot_at(s, i, wide));
     }
     return sum;
 }
@@ -347,6 +191,7 @@ static inline uint64_t trace(sc_count_trace *tr, sc_count_path path, int shape, 
 typedef struct walk {
     const _Atomic uint64_t *cnt;   /* the counter of the slot we came through */
     const _Atomic uintptr_t *at;   /* and its child word */
+    const _Atomic uint64_t *ext;   /* and its copy of a LEAF's bytes (a wide slot), or NULL */
     uintptr_t w;                   /* the word being walked */
     unsigned from;                 /* the first key byte w decides */
     bool done;
@@ -365,7 +210,38 @@ static inline void walk_start(walk *k, const _Atomic uint64_t *cnt, const _Atomi
                               unsigned from)
 {
     /* acquire: as sc_child_of, pairs with the release that linked it. */
-    *k = (walk){cnt, at, atomic_load_explicit(at, memory_order_acquire), from, false, 0};
+    *k = (walk){cnt, at, NULL, atomic_load_explicit(at, memory_order_acquire), from, false, 0};
+}
+
+/* The step at a LEAF below a wide slot: its bytes are read from the slot's
+ * copy (sc_slot_ext), on the line of the counter, between two reads of the
+ * counter's version, as in a seqlock.  Writers rewrite the copy only while
+ * the slot holds no LEAF, before linking one, and every link steps the
+ * version; so the same version both times, with the same child word
+ * between, means the copy read is that LEAF's bytes. */
+static inline __attribute__((always_inline)) bool
+leaf_step(walk *k, const uint8_t *q, unsigned len, sc_count_trace *tr)
+{
+    /* acquire (both): the version read orders the child read after it; the
+     * child read orders the copy's reads after it. */
+    uint64_t v1 = atomic_load_explicit(k->cnt, memory_order_acquire);
+    uintptr_t again = atomic_load_explicit(k->at, memory_order_acquire);
+    /* acquire (both): pairs with the release stores that wrote the copy
+     * (sc_fast_update.c, note_leaf), so a copy rewritten after v1 shows
+     * its version step in v2, read after them.  (Not relaxed loads and a
+     * fence: GCC's TSan has no fences; on x86 both are plain loads.) */
+    uint64_t key[2] = {atomic_load_explicit(&k->ext[0], memory_order_acquire),
+                       atomic_load_explicit(&k->ext[1], memory_order_acquire)};
+    /* relaxed: ordered after the acquires above. */
+    uint64_t v2 = atomic_load_explicit(k->cnt, memory_order_relaxed);
+    if (again != k->w || sc_version_part(v1) != sc_version_part(v2)) {
+        k->w = again;
+        return false;
+    }
+    if (!bits_match((const uint8_t *)key, q, k->from, len))
+        return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
+    trace(tr, SC_PATH_SLOT, SC_LEAF, k->from);
+    return finish(k, sc_count_part(v2));
 }
 
 /* One step of the walk: true once it has the answer (k->n), false when it
@@ -375,7 +251,7 @@ static inline void walk_start(walk *k, const _Atomic uint64_t *cnt, const _Atomi
  * count pays nothing.  The top's counter is on a line writers dirty: it is
  * read only when the length ends above the /16's first node. */
 static inline __attribute__((always_inline)) bool
-walk_step(walk *k, const uint8_t *q, unsigned len, sc_count_trace *tr)
+walk_step(walk *k, const uint8_t *q, unsigned len, bool may_wide, sc_count_trace *tr)
 {
     uintptr_t w = k->w;
     if (!w)
@@ -387,19 +263,22 @@ walk_step(walk *k, const uint8_t *q, unsigned len, sc_count_trace *tr)
     if (sc_is_inline(w)) {
         if (!inline_match(w, q, k->from, len))
             return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
+    } else if (may_wide && k->ext && sc_word_kind(w) == SC_LEAF) {
+        return leaf_step(k, q, len, tr);
     } else {
         /* The word names the node's depth and kind: its header line is
          * read only when compressed key bytes must be checked. */
         const sc_node *n = sc_node_of(w);
         unsigned depth = sc_word_depth(w), edge = depth * 8u;
+        bool wide = may_wide && sc_word_wide(w);
         if (!bits_match(sc_word_key(w), q, k->from, len < edge ? len : edge))
             return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
         if (len > edge) {
             if (len < edge + 8) {
                 trace(tr, SC_PATH_RUN, sc_word_kind(w), depth);
-                return finish(k, sum_run(n, sc_word_kind(w), depth, q[depth], len - edge));
+                return finish(k, sum_run(w, wide, q[depth], len - edge));
             }
-            const sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, q[depth]);
+            const sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, wide, q[depth]);
             if (!s)
                 return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
             if (len == edge + 8) {
@@ -408,6 +287,7 @@ walk_step(walk *k, const uint8_t *q, unsigned len, sc_count_trace *tr)
             }
             k->cnt = &s->count;
             k->at = &s->child;
+            k->ext = wide ? sc_slot_ext(s) : NULL;
             k->w = sc_child_of(s);
             k->from = depth + 1u;
             return false;
@@ -440,26 +320,37 @@ walk_step(walk *k, const uint8_t *q, unsigned len, sc_count_trace *tr)
 
 static inline __attribute__((always_inline)) uint64_t
 trie_count(const _Atomic uint64_t *cnt, const _Atomic uintptr_t *at, unsigned from,
-           const uint8_t *q, unsigned len, sc_count_trace *tr)
+           const uint8_t *q, unsigned len, bool may_wide, sc_count_trace *tr)
 {
     walk k;
     walk_start(&k, cnt, at, from);
-    while (!walk_step(&k, q, len, tr)) {
+    while (!walk_step(&k, q, len, may_wide, tr)) {
     }
     return k.n;
 }
 
-uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
-                       unsigned from, const uint8_t *q, unsigned len)
+/* Keys of alen bytes may have wide nodes (below byte 2, the first any node
+ * may branch on); the walks of shorter ones (IPv4) are compiled without
+ * them (sc_trie_count, sc_fast.h). */
+static inline bool may_be_wide(unsigned alen) { return sc_wide_at(2, alen); }
+
+uint64_t sc_trie_count_narrow(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                              unsigned from, const uint8_t *q, unsigned len)
 {
-    return trie_count(count, child, from, q, len, NULL);
+    return trie_count(count, child, from, q, len, false, NULL);
+}
+
+uint64_t sc_trie_count_wide(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
+                            unsigned from, const uint8_t *q, unsigned len)
+{
+    return trie_count(count, child, from, q, len, true, NULL);
 }
 
 uint64_t sc_trie_count_traced(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
-                              unsigned from, const uint8_t *q, unsigned len,
+                              unsigned from, const uint8_t *q, unsigned len, unsigned alen,
                               sc_count_trace *tr)
 {
-    return trie_count(count, child, from, q, len, tr);
+    return trie_count(count, child, from, q, len, may_be_wide(alen), tr);
 }
 
 /* ---------------------------------------------------------------- several walks at once */
@@ -471,14 +362,15 @@ static void ask_next(uintptr_t w, const uint8_t *q)
     const sc_node *n = sc_node_of(w);
     unsigned depth = sc_word_depth(w);
     int kind = sc_word_kind(w);
+    bool wide = sc_word_wide(w);
     if (kind == SC_N256) {
-        __builtin_prefetch(&sc_slots_of_kind(n, kind, depth)[q[depth]]);
+        __builtin_prefetch(sc_slot_at(sc_slots_of_kind(n, kind, depth, wide), q[depth], wide));
     } else if (sc_indexed(kind)) {
         __builtin_prefetch(&sc_keys(n, depth)[q[depth]]);
     } else {
         /* A listed node is small (an N16 is 5 lines at most): ask for all
          * of it, so that the slot the key scan picks is on its way too. */
-        size_t size = sc_node_size(kind, depth);
+        size_t size = sc_node_size(kind, depth, wide);
         for (size_t off = 0; off < size; off += SC_CACHE_LINE)
             __builtin_prefetch((const char *)n + off);
     }
@@ -492,7 +384,7 @@ static uintptr_t step(uintptr_t w, const uint8_t *q, unsigned len)
     if (!w || sc_is_inline(w) || sc_word_kind(w) == SC_LEAF) return 0;
     unsigned depth = sc_word_depth(w);
     if (len <= depth * 8u + 8u) return 0;
-    const sc_slot *s = sc_find_in(sc_node_of(w), sc_word_kind(w), depth, q[depth]);
+    const sc_slot *s = sc_find_word(w, q[depth]);
     return s ? sc_child_of(s) : 0;
 }
 
@@ -519,8 +411,9 @@ void sc_trie_warm(const _Atomic uintptr_t *const *child, unsigned k, const uint8
 
 uint64_t sc_trie_count_pair(const _Atomic uint64_t *const cnt[2],
                             const _Atomic uintptr_t *const child[2], unsigned from,
-                            const uint8_t *q, unsigned len)
+                            const uint8_t *q, unsigned len, unsigned alen)
 {
+    bool may_wide = may_be_wide(alen);
     walk k[2];
     for (unsigned i = 0; i < 2; i++) {
         walk_start(&k[i], cnt[i], child[i], from);
@@ -529,7 +422,7 @@ uint64_t sc_trie_count_pair(const _Atomic uint64_t *const cnt[2],
     /* a step of one walk while the other's next line is on its way */
     while (!k[0].done || !k[1].done)
         for (unsigned i = 0; i < 2; i++) {
-            if (!k[i].done && !walk_step(&k[i], q, len, NULL)) ask_next(k[i].w, q);
+            if (!k[i].done && !walk_step(&k[i], q, len, may_wide, NULL)) ask_next(k[i].w, q);
         }
     return k[0].n + k[1].n;
 }

@@ -26,10 +26,11 @@
 #define PATH_MAX_SLOTS 17   /* the top slot and one per remaining address byte */
 
 /* A slot as a counter and a child word (in the top they lie apart:
- * sc_fast.h). */
+ * sc_fast.h), and a wide slot's copy of its LEAF's bytes. */
 typedef struct sc_ref {
     _Atomic uint64_t *count;
     _Atomic uintptr_t *child;
+    _Atomic uint64_t *ext;   /* NULL: not a wide slot */
 } sc_ref;
 
 /* The slots an address leads through; slot 0 is the /16's. */
@@ -54,7 +55,26 @@ static void count_set(_Atomic uint64_t *c, uint64_t n)
 
 static uint64_t path_count(const sc_path *p, unsigned i) { return sc_counter(p->slot[i].count); }
 
-static void relink(sc_ref r, uintptr_t w) { sc_relink(r.count, r.child, w); }
+/* Copies the bytes of LEAF w into a wide slot's copy, before the slot
+ * links it (the count reads them there: leaf_step, sc_fast_trie.c).  The
+ * copy is written only while its slot holds no LEAF (empty, a node, or not
+ * yet published), never under a LEAF a count may be checking. */
+static void note_leaf(_Atomic uint64_t *ext, uintptr_t w)
+{
+    if (!ext || !w || sc_is_inline(w) || sc_word_kind(w) != SC_LEAF) return;
+    uint64_t bytes[2] = {0, 0};
+    memcpy(bytes, sc_word_key(w), sc_word_depth(w));   /* a LEAF's depth is its length */
+    /* release (both): a count that reads either (acquire) sees the
+     * version step that came before it (leaf_step's second read). */
+    atomic_store_explicit(&ext[0], bytes[0], memory_order_release);
+    atomic_store_explicit(&ext[1], bytes[1], memory_order_release);
+}
+
+static void relink(sc_ref r, uintptr_t w)
+{
+    note_leaf(r.ext, w);
+    sc_relink(r.count, r.child, w);
+}
 
 /* Adds n (or, with a negative sign, takes n) along the whole path. */
 static void path_add(const sc_path *p, uint64_t n, bool take)
@@ -93,9 +113,40 @@ static bool is_leaf(uintptr_t w)
     return sc_is_inline(w) || sc_word_kind(w) == SC_LEAF;
 }
 
-static void walk(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p)
+/* The first byte in [j, end) where key and addr differ; end if none.
+ * Eight bytes at a time: an IPv6 LEAF's 14 in two steps, not fourteen. */
+static unsigned first_diff(const uint8_t *key, const uint8_t *addr, unsigned j, unsigned end)
 {
-    p->slot[0] = (sc_ref){r.count, r.child};
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; j + 8 <= end; j += 8) {
+        uint64_t a, b;
+        memcpy(&a, key + j, 8);
+        memcpy(&b, addr + j, 8);
+        if (a != b) return j + (unsigned)__builtin_ctzll(a ^ b) / 8;   /* the lowest byte first */
+    }
+#endif
+    while (j < end && key[j] == addr[j]) j++;
+    return j;
+}
+
+/* The key bytes of node or LEAF word w, held in slot r: a LEAF's from the
+ * wide slot's copy when it has one (the slot's line, already read), else
+ * from the word's own memory. */
+static const uint8_t *held_key(sc_ref r, uintptr_t w, uint8_t copy[16])
+{
+    if (!r.ext || sc_word_kind(w) != SC_LEAF) return sc_word_key(w);
+    /* relaxed: the copy is written only under the shard lock, which we hold. */
+    uint64_t b[2] = {atomic_load_explicit(&r.ext[0], memory_order_relaxed),
+                     atomic_load_explicit(&r.ext[1], memory_order_relaxed)};
+    memcpy(copy, b, 16);
+    return copy;
+}
+
+static inline __attribute__((always_inline)) void
+walk_in(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p, bool may_wide)
+{
+    uint8_t copy[16];
+    p->slot[0] = (sc_ref){r.count, r.child, NULL};
     p->holder[0] = NULL;
     p->from[0] = r.from;
     p->len = 1;
@@ -104,7 +155,12 @@ static void walk(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p)
         uintptr_t w = p->end = held_word(p->slot[p->len - 1].child);
         if (!w) return;
         unsigned depth = end_depth(w, alen), j = from;
-        while (j < depth && end_byte(w, from, j) == addr[j]) j++;
+        if (sc_is_inline(w))
+            while (j < depth && sc_inline_byte(w, from, j) == addr[j]) j++;
+        else if (may_wide)
+            j = first_diff(held_key(p->slot[p->len - 1], w, copy), addr, from, depth);
+        else
+            j = first_diff(sc_word_key(w), addr, from, depth);
         p->mismatch = j;
         if (j < depth || is_leaf(w)) return;
         sc_node *n = sc_node_of(w);
@@ -112,12 +168,21 @@ static void walk(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p)
          * once; the header line (children, written if this is where the
          * open or close acts) comes in alongside, not after it. */
         __builtin_prefetch(n, 1);
-        sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, addr[depth]);
+        bool wide = may_wide && sc_word_wide(w);
+        sc_slot *s = sc_find_in(n, sc_word_kind(w), depth, wide, addr[depth]);
         if (!s || !held_word(&s->child)) return;   /* absent, or an emptied slot */
         p->holder[p->len] = n;
         p->from[p->len] = depth + 1;
-        p->slot[p->len++] = (sc_ref){&s->count, &s->child};
+        p->slot[p->len++] = (sc_ref){&s->count, &s->child, wide ? sc_slot_ext(s) : NULL};
     }
+}
+
+/* The path of addr below r; IPv4's compiled without wide nodes, which only
+ * longer keys have (sc_wide_at). */
+static void walk(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p)
+{
+    if (alen > 10) walk_in(r, addr, alen, p, true);
+    else walk_in(r, addr, alen, p, false);
 }
 
 void sc_trie_prefetch(sc_root r, const uint8_t *addr)
@@ -131,7 +196,9 @@ void sc_trie_prefetch(sc_root r, const uint8_t *addr)
     unsigned depth = sc_word_depth(w);
     int kind = sc_word_kind(w);
     __builtin_prefetch(n, 1);
-    if (kind == SC_N256) __builtin_prefetch(&sc_slots_of_kind(n, kind, depth)[addr[depth]], 1);
+    bool wide = sc_word_wide(w);
+    if (kind == SC_N256)
+        __builtin_prefetch(sc_slot_at(sc_slots_of_kind(n, kind, depth, wide), addr[depth], wide), 1);
     else if (sc_indexed(kind)) __builtin_prefetch(&sc_keys(n, depth)[addr[depth]]);
 }
 
@@ -197,15 +264,17 @@ static bool no_room(const sc_node *n, uint8_t b)
 static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
 {
     n->children++;
-    sc_slot *s = n->kind == SC_N256 ? &sc_slots(n)[b] : sc_find(n, b);
+    sc_slot *s = n->kind == SC_N256 ? sc_slot_at(sc_slots(n), b, n->wide) : sc_find(n, b);
     if (s) {
         count_set(&s->count, count);
+        note_leaf(n->wide ? sc_slot_ext(s) : NULL, child);
         sc_slot_link(s, child);
         return;
     }
     unsigned i = held_entries(n);
-    s = &sc_slots(n)[i];
+    s = sc_slot_at(sc_slots(n), i, n->wide);
     count_set(&s->count, count);
+    note_leaf(n->wide ? sc_slot_ext(s) : NULL, child);
     /* relaxed: the entry is published by the release store below. */
     atomic_store_explicit(&s->child, child, memory_order_relaxed);
     if (sc_indexed(n->kind)) {
@@ -228,7 +297,7 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
 static uintptr_t pair_to_node(sc_fast_table *t, uintptr_t w, const uint8_t *prefix,
                               unsigned alen, int add, uint64_t n)
 {
-    sc_node *node = sc_node_new(t, add < 0 ? SC_N2 : SC_N4, alen - 1, prefix);
+    sc_node *node = sc_node_new(t, add < 0 ? SC_N2 : SC_N4, alen - 1, prefix, alen);
     if (!node) return 0;
     uintptr_t leaf = sc_inline_leaf(prefix, alen, alen);   /* nothing left to hold */
     for (unsigned i = 0; i < 2; i++) add_entry(node, sc_pair_key(w, i), sc_pair_count(w, i), leaf);
@@ -305,11 +374,11 @@ static bool pairs_with(const sc_path *p, unsigned alen, uint64_t n)
         sc_slot *s_ = sc_slots(n);                                                        \
         for (unsigned k_ = 0; k_ < 256; k_++) {                                           \
             sc_slot *slot = NULL;                                                         \
-            if ((n)->kind == SC_N256) slot = &s_[k_];                                     \
+            if ((n)->kind == SC_N256) slot = sc_slot_at(s_, k_, (n)->wide);               \
             else if (sc_indexed((n)->kind)) {                                             \
                 unsigned i_ = sc_index_at(n, (n)->depth, k_);                             \
-                slot = i_ ? &s_[i_ - 1] : NULL;                                           \
-            } else if (k_ < held_entries(n)) slot = &s_[k_];                              \
+                slot = i_ ? sc_slot_at(s_, i_ - 1, (n)->wide) : NULL;                     \
+            } else if (k_ < held_entries(n)) slot = sc_slot_at(s_, k_, (n)->wide);        \
             else break;                                                                   \
             uintptr_t word = slot ? sc_child_of(slot) : 0;                                \
             if (!word) continue;                                                          \
@@ -353,12 +422,12 @@ sc_status sc_trie_add(sc_fast_table *t, sc_root r, const uint8_t *addr, unsigned
     /* Allocate first, so that running out of memory changes nothing. */
     if (!same && !(leaf = make_leaf(t, addr, leaf_from, alen))) return SC_E_NOMEM;
     if (split) {
-        fresh = sc_node_new(t, SC_N2, p.mismatch, addr);
+        fresh = sc_node_new(t, SC_N2, p.mismatch, addr, alen);
         old = rehome(t, p.end, addr, p.from[last], p.mismatch + 1, alen);
     } else if (grow) {
         sc_node *n = sc_node_of(p.end);
         /* The next kind up, or the same one without its emptied slots. */
-        fresh = sc_node_new(t, kind_for(n->children + 1u), n->depth, sc_key(n));
+        fresh = sc_node_new(t, kind_for(n->children + 1u), n->depth, sc_key(n), alen);
     }
     if ((split || grow) && !fresh) {
         sc_subtree_release(t, leaf, true);
@@ -416,11 +485,11 @@ static bool collapse(sc_fast_table *t, sc_ref up, unsigned up_from, sc_node *hol
 /* A copy of the holder without `b`, in the smallest kind that fits, once
  * it has fallen to half of the next smaller kind (hysteresis, so that
  * churn around a size never copies). */
-static bool shrink(sc_fast_table *t, sc_ref up, sc_node *holder, uint8_t b)
+static bool shrink(sc_fast_table *t, sc_ref up, sc_node *holder, uint8_t b, unsigned alen)
 {
     unsigned left = holder->children - 1u;
     if (holder->kind <= SC_N4 || left > sc_slot_cap(holder->kind - 1) / 2) return false;
-    sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, sc_key(holder));
+    sc_node *fresh = sc_node_new(t, kind_for(left), holder->depth, sc_key(holder), alen);
     if (!fresh) return false;
     copy_entries(holder, fresh, b);
     relink(up, sc_node_word(fresh));
@@ -436,8 +505,9 @@ static void remove_child(sc_fast_table *t, sc_ref up, unsigned up_from, sc_node 
                          uint8_t b, unsigned alen)
 {
     if (holder->children == 2 && collapse(t, up, up_from, holder, b, alen)) return;
-    if (shrink(t, up, holder, b)) return;
-    sc_slot *s = holder->kind == SC_N256 ? &sc_slots(holder)[b] : sc_find(holder, b);
+    if (shrink(t, up, holder, b, alen)) return;
+    sc_slot *s = holder->kind == SC_N256 ? sc_slot_at(sc_slots(holder), b, holder->wide)
+                                         : sc_find(holder, b);
     sc_slot_link(s, 0);   /* its count is already zero */
     holder->children--;
 }

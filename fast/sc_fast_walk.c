@@ -145,21 +145,22 @@ static void list_node(uintptr_t w, kids *k)
     const sc_node *n = sc_node_of(w);
     int kind = sc_word_kind(w);
     unsigned d = sc_word_depth(w);
-    const sc_slot *s = sc_slots_of_kind(n, kind, d);
+    bool wide = sc_word_wide(w);
+    const sc_slot *s = sc_slots_of_kind(n, kind, d, wide);
     k->w = w;
     k->n = 0;
     if (kind == SC_N256) {
         for (unsigned b = 0; b < 256; b++)
-            if (sc_child_of(&s[b])) k->key[k->n++] = (uint8_t)b;
+            if (sc_child_of(sc_slot_at(s, b, wide))) k->key[k->n++] = (uint8_t)b;
     } else if (sc_indexed(kind)) {
         for (unsigned b = 0; b < 256; b++) {
             unsigned i = sc_index_at(n, d, b);
-            if (i && sc_child_of(&s[i - 1])) k->key[k->n++] = (uint8_t)b;
+            if (i && sc_child_of(sc_slot_at(s, i - 1, wide))) k->key[k->n++] = (uint8_t)b;
         }
     } else {
         unsigned cnt = sc_entries(n);
         for (unsigned i = 0; i < cnt; i++)
-            if (sc_child_of(&s[i])) add_key(k, sc_key_at(n, d, i));
+            if (sc_child_of(sc_slot_at(s, i, wide))) add_key(k, sc_key_at(n, d, i));
     }
 }
 
@@ -177,7 +178,7 @@ static unsigned member(uintptr_t pair, uint8_t b) { return sc_pair_key(pair, 0) 
 static uint64_t kid_count(const kids *k, uint8_t b)
 {
     if (sc_is_pair(k->w)) return sc_pair_count(k->w, member(k->w, b));
-    const sc_slot *s = sc_find_in(sc_node_of(k->w), sc_word_kind(k->w), sc_word_depth(k->w), b);
+    const sc_slot *s = sc_find_word(k->w, b);
     return s ? sc_count_of(s) : 0;
 }
 
@@ -189,7 +190,7 @@ static uintptr_t kid_word(const kids *k, uint8_t b, uint64_t *count)
         *count = sc_pair_count(k->w, member(k->w, b));
         return 1;
     }
-    const sc_slot *s = sc_find_in(sc_node_of(k->w), sc_word_kind(k->w), sc_word_depth(k->w), b);
+    const sc_slot *s = sc_find_word(k->w, b);
     if (!s) return 0;   /* emptied since it was listed */
     return read_slot(&s->count, &s->child, count);
 }
@@ -303,7 +304,7 @@ static bool walk_below(walker *wk)
             run_of(k, q[d], len - 8 * d, &lo, &hi);
             return walk_kids(wk, a, d, k, lo, hi);
         }
-        const sc_slot *s = sc_find_in(sc_node_of(w), sc_word_kind(w), d, q[d]);
+        const sc_slot *s = sc_find_word(w, q[d]);
         if (!s) return true;
         w = read_slot(&s->count, &s->child, &n);
         from = d + 1;
@@ -370,7 +371,8 @@ static uint64_t root_count(const walker *wk)
     if (len == SC_TOP_BITS)
         /* relaxed: one counter's value, as sc_count reads a /16. */
         return sc_count_part(atomic_load_explicit(&top->shard[i].count, memory_order_relaxed));
-    return sc_trie_count(&top->shard[i].count, &top->child[i], SC_TOP_BITS / 8, q, len);
+    return sc_trie_count(&top->shard[i].count, &top->child[i], SC_TOP_BITS / 8, q, len,
+                         wk->alen);
 }
 
 /* One batch, inside a read-side section: true when the walk is done. */

@@ -656,6 +656,81 @@ static void test_counts_of_a_neighbour_stay_exact_while_an_address_churns(void)
     neighbour_churns(deep, 2, "2001:db8:8000::1", "2001:db8::1/128", 1, counts);
 }
 
+/* ---- turns: two addresses take turns in one wide slot */
+
+typedef struct turns {
+    sc_table *tab;
+    sc_addr a, b;             /* a opened once, b three times, in turn */
+    atomic_bool stop;
+    long failures;
+} turns;
+
+static void *turns_main(void *arg)
+{
+    turns *t = arg;
+    while (!atomic_load(&t->stop)) {
+        t->failures += sc_open(t->tab, &t->a, SC_SERVICE_SMTP) != SC_OK;
+        t->failures += sc_close(t->tab, &t->a, SC_SERVICE_SMTP) != SC_OK;
+        for (int i = 0; i < 3; i++) t->failures += sc_open(t->tab, &t->b, SC_SERVICE_SMTP) != SC_OK;
+        for (int i = 0; i < 3; i++) t->failures += sc_close(t->tab, &t->b, SC_SERVICE_SMTP) != SC_OK;
+    }
+    return NULL;
+}
+
+/* An IPv6 count that ends at a LEAF below a wide node checks the slot's
+ * copy of the LEAF's bytes, not the LEAF (sc_fast_trie.c, leaf_step).  When
+ * a and b take turns in one slot, the copy is rewritten between them: a
+ * count of a that took b's bytes for a's, or read a copy half rewritten,
+ * would report b's count (up to 3) for a (at most 1).  `others` more
+ * addresses keep the node alive: 2 make it an N4, 120 an N256. */
+static void turns_in_one_slot(int others, long counts)
+{
+    sc_table *tab;
+    if (!CHECK(sc_table_new(sc_impl_fast(), NULL, &tab) == SC_OK, "table")) return;
+    for (int i = 0; i < others; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "2001:%02x00::1", 0x10 + i);
+        sc_addr x = parse_addr(text);
+        if (!CHECK(sc_open(tab, &x, SC_SERVICE_SMTP) == SC_OK, "open %s", text)) goto out;
+    }
+    turns t = {.tab = tab, .a = parse_addr("2001:300::a"), .b = parse_addr("2001:3ff::b")};
+    sc_prefix qa = {.addr = t.a, .len = 128}, qb = {.addr = t.b, .len = 128};
+    pthread_t th;
+    if (pthread_create(&th, NULL, turns_main, &t) != 0) abort();
+    long wrong = 0;
+    uint64_t first_a = 0, first_b = 0;
+    for (long i = 0; i < counts; i++) {
+        uint64_t na = 0, nb = 0;
+        bool ok = sc_count(tab, &qa, SC_SERVICE_SMTP, &na) == SC_OK &&
+                  sc_count(tab, &qb, SC_SERVICE_SMTP, &nb) == SC_OK;
+        if ((!ok || na > 1 || nb > 3) && wrong++ == 0) {
+            first_a = na;
+            first_b = nb;
+        }
+    }
+    atomic_store(&t.stop, true);
+    pthread_join(th, NULL);
+    uint64_t na = 9, nb = 9;
+    bool counted = sc_count(tab, &qa, SC_SERVICE_SMTP, &na) == SC_OK &&
+                   sc_count(tab, &qb, SC_SERVICE_SMTP, &nb) == SC_OK;
+    CHECK(t.failures == 0, "%d others: %ld opens or closes failed", others, t.failures);
+    CHECK(wrong == 0,
+          "%d others: %ld of %ld count pairs out of bounds, first 2001:300::a %llu (at most 1), "
+          "2001:3ff::b %llu (at most 3)",
+          others, wrong, counts, (unsigned long long)first_a, (unsigned long long)first_b);
+    CHECK(counted && na == 0 && nb == 0, "%d others: after the turns a %llu b %llu, want 0 and 0", others,
+          (unsigned long long)na, (unsigned long long)nb);
+out:
+    sc_table_free(tab);
+}
+
+static void test_counts_of_addresses_taking_turns_in_a_wide_slot_stay_their_own(void)
+{
+    long counts = ops_from_env() * 5;
+    turns_in_one_slot(2, counts);
+    turns_in_one_slot(120, counts);
+}
+
 int main(void)
 {
     make_pool();
@@ -663,5 +738,6 @@ int main(void)
     RUN(test_ref_concurrent_counts_match_its_own_replay);
     RUN(test_counts_stay_in_bounds_while_closes_land_on_other_cpus);
     RUN(test_counts_of_a_neighbour_stay_exact_while_an_address_churns);
+    RUN(test_counts_of_addresses_taking_turns_in_a_wide_slot_stay_their_own);
     return check_done();
 }

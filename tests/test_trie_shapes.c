@@ -5,7 +5,8 @@
  * Random op sequences (test_diff) rarely fill one node to 256 children or
  * empty it again in a chosen order; these sequences do: a node grows
  * N2 -> N4 -> N16 -> N48 -> N128 -> N256 and shrinks back, a compressed path is split
- * and restored, and IPv6 leaves move between inline words and LEAF nodes
+ * and restored (IPv4, and IPv6 in a wide node whose slots copy their
+ * LEAF's bytes), and IPv6 leaves move between inline words and LEAF nodes
  * as their parents come and go, and pairs (two addresses of one /24 in one
  * word) form, grow into nodes and part.  After each phase the table's bytes must
  * return to what they were before it.
@@ -86,26 +87,37 @@ static bool both(pair *p, const sc_addr *a, bool open, const char *step)
            same_counts(p, a, step);
 }
 
-/* One /16 gets n /24s (one address each, some twice), opened in one order
- * and closed in another: every grow and shrink threshold is crossed. */
-static void fill_and_empty_one_node(unsigned n, unsigned stride, bool reverse)
+/* Child i of the node that one /16 gets: an IPv4 /24 of 10.9/16 with one
+ * address, or an IPv6 address of 2001::/16 whose third byte is i's and
+ * whose other bytes keep it a LEAF below a wide node (sc_fast_node.h). */
+static sc_addr child_addr(int family, unsigned i, unsigned stride)
+{
+    if (family == SC_INET4) return v4(10, 9, (uint8_t)(i * stride), (uint8_t)i);
+    uint8_t b[16] = {0x20, 0x01, (uint8_t)(i * stride), 0x5a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                     (uint8_t)i};
+    return v6(b);
+}
+
+/* One /16 gets n children (one address each, some twice), opened in one
+ * order and closed in another: every grow and shrink threshold is crossed. */
+static void fill_and_empty_one_node(int family, unsigned n, unsigned stride, bool reverse)
 {
     pair p = pair_new();
-    sc_addr warm = v4(10, 9, 0, 1);
+    sc_addr warm = child_addr(family, 0, 1);
     must(sc_open(p.fast, &warm, SC_SERVICE_SMTP), "warm-up open");
     must(sc_close(p.fast, &warm, SC_SERVICE_SMTP), "warm-up close");
     size_t empty = sc_table_bytes(p.fast);
     char step[64];
     for (unsigned i = 0; i < n; i++) {
-        sc_addr a = v4(10, 9, (uint8_t)(i * stride), (uint8_t)i);
-        snprintf(step, sizeof step, "fill %u/%u", i, n);
+        sc_addr a = child_addr(family, i, stride);
+        snprintf(step, sizeof step, "IPv%d fill %u/%u", family == SC_INET4 ? 4 : 6, i, n);
         if (!both(&p, &a, true, step)) goto out;
         if (i % 7 == 0 && !both(&p, &a, true, step)) goto out;
     }
     for (unsigned k = 0; k < n; k++) {
         unsigned i = reverse ? n - 1 - k : (k * 37) % n;
-        sc_addr a = v4(10, 9, (uint8_t)(i * stride), (uint8_t)i);
-        snprintf(step, sizeof step, "empty %u/%u", k, n);
+        sc_addr a = child_addr(family, i, stride);
+        snprintf(step, sizeof step, "IPv%d empty %u/%u", family == SC_INET4 ? 4 : 6, k, n);
         if (!both(&p, &a, false, step)) goto out;
         if (i % 7 == 0 && !both(&p, &a, false, step)) goto out;
     }
@@ -119,11 +131,24 @@ static void test_node_grows_through_every_kind_and_shrinks_back(void)
 {
     static const unsigned sizes[] = {2, 3, 4, 5, 16, 17, 48, 49, 128, 129, 200, 256};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        fill_and_empty_one_node(sizes[i], 1, false);
-        fill_and_empty_one_node(sizes[i], 1, true);
+        fill_and_empty_one_node(SC_INET4, sizes[i], 1, false);
+        fill_and_empty_one_node(SC_INET4, sizes[i], 1, true);
     }
     /* 37 is odd: 256 distinct third bytes, so the fill ends with 256 children. */
-    fill_and_empty_one_node(256, 37, false);
+    fill_and_empty_one_node(SC_INET4, 256, 37, false);
+}
+
+/* The same for a wide node (IPv6, depth 2): its slots keep a copy of their
+ * LEAF's bytes, which every grow and shrink must carry to the new node, and
+ * an emptied slot refilled must rewrite. */
+static void test_wide_node_grows_through_every_kind_and_shrinks_back(void)
+{
+    static const unsigned sizes[] = {2, 5, 17, 49, 129, 256};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        fill_and_empty_one_node(SC_INET6, sizes[i], 1, false);
+        fill_and_empty_one_node(SC_INET6, sizes[i], 1, true);
+    }
+    fill_and_empty_one_node(SC_INET6, 256, 37, false);
 }
 
 /* IPv6 addresses under one /16 that part at chosen bytes: leaves near the
@@ -270,6 +295,7 @@ out:
 int main(void)
 {
     RUN(test_node_grows_through_every_kind_and_shrinks_back);
+    RUN(test_wide_node_grows_through_every_kind_and_shrinks_back);
     RUN(test_ipv6_leaves_move_between_inline_and_nodes);
     RUN(test_pair_forms_grows_to_a_node_and_parts);
     RUN(test_pair_member_past_its_count_limit_becomes_a_node);
