@@ -9,7 +9,7 @@
 const char *sc_shape_name(int shape)
 {
     static const char *const names[SC_SHAPES] = {
-        [SC_LEAF] = "LEAF", [SC_N2] = "N2",     [SC_N4] = "N4",
+        [SC_LEAF] = "LEAF", [SC_N2] = "N2",     [SC_N4] = "N4",     [SC_N8] = "N8",
         [SC_N16] = "N16",   [SC_N48] = "N48",   [SC_N128] = "N128",
         [SC_N256] = "N256", [SC_SHAPE_INLINE] = "inline", [SC_SHAPE_PAIR] = "pair"};
     return shape >= 0 && shape < SC_SHAPES ? names[shape] : "?";

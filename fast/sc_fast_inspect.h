@@ -23,7 +23,7 @@
 
 /* Node kinds in growing order (a full node grows into the next one), then
  * the child words that are no node: an inline leaf and a pair. */
-enum { SC_LEAF, SC_N2, SC_N4, SC_N16, SC_N48, SC_N128, SC_N256 };
+enum { SC_LEAF, SC_N2, SC_N4, SC_N8, SC_N16, SC_N48, SC_N128, SC_N256 };
 enum { SC_SHAPE_INLINE = SC_N256 + 1, SC_SHAPE_PAIR, SC_SHAPES };
 
 typedef enum sc_count_path {

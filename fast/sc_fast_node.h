@@ -18,7 +18,7 @@ _Static_assert(sizeof(uintptr_t) == 8, "inline leaves need 64-bit child words");
  * SC_LEAF ... SC_N256, in sc_fast_inspect.h with the other shapes. */
 
 /* An inner node: an 8-byte header, then its key (the `depth` address bytes
- * it fixes), its key list or index, and its slots, 8-aligned: every offset
+ * it fixes), its key list or index, and its slots, 16-aligned: every offset
  * follows from kind and depth, which the child word carries.  A LEAF is no sc_node at all: it is the
  * bare address (4 or 16 bytes); its child word says what it is.  Nodes
  * carry no rcu_head: retired memory is batched per CPU (sc_fast_mem.c). */
@@ -34,14 +34,15 @@ typedef struct sc_node {
 _Static_assert(sizeof(sc_node) + 7 + 16 <= 32 && sizeof(sc_node) + 7 + 256 <= 288,
                "a wide node's slots start at 32 (listed, N256) or 288 (indexed)");
 
-/* N2/N4/N16 list their keys; N48/N128 index 256 key bytes into slots. */
+/* N2/N4/N8/N16 list their keys; N48/N128 index 256 key bytes into slots. */
 static inline bool sc_listed(int kind) { return kind >= SC_N2 && kind <= SC_N16; }
 static inline bool sc_indexed(int kind) { return kind == SC_N48 || kind == SC_N128; }
 
 static inline unsigned sc_slot_cap(int kind)
 {
-    static const unsigned cap[] = {[SC_LEAF] = 0, [SC_N2] = 2,    [SC_N4] = 4,    [SC_N16] = 16,
-                                   [SC_N48] = 48, [SC_N128] = 128, [SC_N256] = 256};
+    static const unsigned cap[] = {[SC_LEAF] = 0, [SC_N2] = 2,    [SC_N4] = 4,
+                                   [SC_N8] = 8,   [SC_N16] = 16,  [SC_N48] = 48,
+                                   [SC_N128] = 128, [SC_N256] = 256};
     return cap[kind];
 }
 
@@ -62,7 +63,9 @@ static inline size_t sc_slots_offset(int kind, unsigned depth, bool wide)
     /* Wide: depth < 8, so the header, key and up to 16 listed keys end
      * within 32 bytes, the header, key and an index within 288. */
     if (wide) return sc_indexed(kind) ? 288 : 32;
-    return (offsetof(sc_node, mem) + depth + sc_key_bytes(kind) + 7) & ~(size_t)7;
+    /* 16-aligned, as malloc's blocks are: no 16-byte slot straddles two
+     * lines (an N8's key list ends at 19 or later, not 24). */
+    return (offsetof(sc_node, mem) + depth + sc_key_bytes(kind) + 15) & ~(size_t)15;
 }
 
 /* Whether a node of `depth` in a trie of `alen`-byte keys is wide. */

@@ -42,7 +42,7 @@
  * every other byte, share one inline word, a pair, that holds both last
  * bytes and both counts (sc_fast_node.h): the common shape where two IPv4
  * sessions land in one /24 of a busy /16 costs no node.
- * Node kinds, each grown into the next when full: N2, N4 and N16 list
+ * Node kinds, each grown into the next when full: N2, N4, N8 and N16 list
  * their keys (unsorted) beside their slots; N48 and N128 index 256 key
  * bytes into their slots; N256 has a slot per byte value; LEAF has none.
  * A node of 97 children or more is an N256 (sc_fast_update.c): counting
@@ -368,7 +368,7 @@ static void ask_next(uintptr_t w, const uint8_t *q)
     } else if (sc_indexed(kind)) {
         __builtin_prefetch(&sc_keys(n, depth)[q[depth]]);
     } else {
-        /* A listed node is small (an N16 is 5 lines at most): ask for all
+        /* A listed node is small (an N16 is 5 lines, 9 when wide): ask for all
          * of it, so that the slot the key scan picks is on its way too. */
         size_t size = sc_node_size(kind, depth, wide);
         for (size_t off = 0; off < size; off += SC_CACHE_LINE)

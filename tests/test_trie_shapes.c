@@ -4,7 +4,7 @@
  *
  * Random op sequences (test_diff) rarely fill one node to 256 children or
  * empty it again in a chosen order; these sequences do: a node grows
- * N2 -> N4 -> N16 -> N48 -> N128 -> N256 and shrinks back, a compressed path is split
+ * N2 -> N4 -> N8 -> N16 -> N48 -> N128 -> N256 and shrinks back, a compressed path is split
  * and restored (IPv4, and IPv6 in a wide node whose slots copy their
  * LEAF's bytes), and IPv6 leaves move between inline words and LEAF nodes
  * as their parents come and go, and pairs (two addresses of one /24 in one
@@ -129,7 +129,7 @@ out:
 
 static void test_node_grows_through_every_kind_and_shrinks_back(void)
 {
-    static const unsigned sizes[] = {2, 3, 4, 5, 16, 17, 48, 49, 128, 129, 200, 256};
+    static const unsigned sizes[] = {2, 3, 4, 5, 8, 9, 16, 17, 48, 49, 128, 129, 200, 256};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         fill_and_empty_one_node(SC_INET4, sizes[i], 1, false);
         fill_and_empty_one_node(SC_INET4, sizes[i], 1, true);
@@ -143,7 +143,7 @@ static void test_node_grows_through_every_kind_and_shrinks_back(void)
  * an emptied slot refilled must rewrite. */
 static void test_wide_node_grows_through_every_kind_and_shrinks_back(void)
 {
-    static const unsigned sizes[] = {2, 5, 17, 49, 129, 256};
+    static const unsigned sizes[] = {2, 5, 9, 17, 49, 129, 256};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         fill_and_empty_one_node(SC_INET6, sizes[i], 1, false);
         fill_and_empty_one_node(SC_INET6, sizes[i], 1, true);
