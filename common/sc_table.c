@@ -116,7 +116,7 @@ bool sc_normal_addr(const sc_addr *in, sc_addr *out)
 }
 
 /* An sc_prefix promises clear host bits; a mapped IPv6 prefix of 96 or
- * more becomes the IPv4 prefix it is, in *buf.  Returns the prefix to
+ * more (::ffff:0:0/96 and within) becomes the IPv4 prefix it is, in *buf.  Returns the prefix to
  * count, or NULL when it is invalid.  Every other prefix is counted in
  * place: no copy on the way to the count.  For IPv4 the host bits past len
  * include bytes 4..15, so the host-bit check also keeps their zero tail. */
@@ -125,7 +125,8 @@ const sc_prefix *sc_normal_prefix(const sc_prefix *in, sc_prefix *buf)
     if (!in) return NULL;
     unsigned nb = sc_family_bytes(in->addr.family);
     if (nb == 0 || in->len > nb * 8 || !sc_host_bits_clear(in->addr.bytes, in->len)) return NULL;
-    if (nb == 16 && in->len >= 96) { /* maybe mapped */
+    if (nb == 16 && in->len >= 96 && sc_load_be64(in->addr.bytes) == 0 &&
+        sc_load_be64(in->addr.bytes + 8) >> 32 == 0xffff) {   /* mapped */
         sc_prefix_finish(&in->addr, in->len, buf);
         return buf;
     }

@@ -127,6 +127,21 @@ static bool bits_match(const uint8_t *key, const uint8_t *q, unsigned from_byte,
     return rest == 0 || ((key[bits / 8] ^ q[bits / 8]) & (0xFF00u >> rest)) == 0;
 }
 
+/* A 16-byte LEAF (its bytes as two big-endian words) holds the first len
+ * bits of q.  The bytes the walk came down by agree already: comparing
+ * them again costs less than a loop that skips them. */
+static inline bool leaf16_match(const uint8_t *leaf, const uint8_t *q, unsigned len)
+{
+    uint64_t k[2], a[2], m[2] = {sc_net_mask(len, 0), sc_net_mask(len, 64)};
+    memcpy(k, leaf, 16);
+    memcpy(a, q, 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    m[0] = __builtin_bswap64(m[0]);   /* the masks in the words' byte order */
+    m[1] = __builtin_bswap64(m[1]);
+#endif
+    return (((k[0] ^ a[0]) & m[0]) | ((k[1] ^ a[1]) & m[1])) == 0;
+}
+
 static bool inline_match(uintptr_t w, const uint8_t *q, unsigned from, unsigned bits)
 {
     for (unsigned i = from; i * 8 < bits; i++) {
@@ -238,7 +253,7 @@ leaf_step(walk *k, const uint8_t *q, unsigned len, sc_count_trace *tr)
         k->w = again;
         return false;
     }
-    if (!bits_match((const uint8_t *)key, q, k->from, len))
+    if (!leaf16_match((const uint8_t *)key, q, len))
         return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
     trace(tr, SC_PATH_SLOT, SC_LEAF, k->from);
     return finish(k, sc_count_part(v2));
@@ -271,7 +286,10 @@ walk_step(walk *k, const uint8_t *q, unsigned len, bool may_wide, sc_count_trace
         const sc_node *n = sc_node_of(w);
         unsigned depth = sc_word_depth(w), edge = depth * 8u;
         bool wide = may_wide && sc_word_wide(w);
-        if (!bits_match(sc_word_key(w), q, k->from, len < edge ? len : edge))
+        const uint8_t *key = sc_word_key(w);
+        if (may_wide && sc_word_kind(w) == SC_LEAF && depth == 16
+                ? !leaf16_match(key, q, len)
+                : !bits_match(key, q, k->from, len < edge ? len : edge))
             return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
         if (len > edge) {
             if (len < edge + 8) {
