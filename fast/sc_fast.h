@@ -141,9 +141,9 @@ uint64_t sc_trie_count_wide(const _Atomic uint64_t *count, const _Atomic uintptr
 static inline uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
                                      unsigned from, const uint8_t *q, unsigned len, unsigned alen)
 {
-    /* Only keys longer than 10 bytes have wide nodes (sc_fast_node.h): the
-     * IPv4 walk is compiled without them. */
-    return alen > 10 ? sc_trie_count_wide(count, child, from, q, len)
+    /* Only keys longer than 9 bytes have wide nodes (sc_wide_at(1, alen),
+     * sc_fast_node.h): the IPv4 walk is compiled without them. */
+    return alen > 9 ? sc_trie_count_wide(count, child, from, q, len)
                      : sc_trie_count_narrow(count, child, from, q, len);
 }
 /* Walks of one prefix below k root child words (k at most SC_WARM_MAX), in

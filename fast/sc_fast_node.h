@@ -57,7 +57,8 @@ static inline unsigned sc_key_bytes(int kind)
  * such a slot checks those bytes on the line it read the counter from,
  * not on the LEAF's own line: one DRAM miss fewer on every IPv6 count that
  * ends at a LEAF below the top.  A node is wide when its children's leaves
- * cannot be inline (sc_wide_at): IPv6 nodes of depth 2 to 7. */
+ * cannot be inline (sc_wide_at): IPv6 nodes of depth 2 to 7
+ * (1 to 7 in a series, whose roots fix one byte). */
 static inline size_t sc_slots_offset(int kind, unsigned depth, bool wide)
 {
     /* Wide: depth < 8, so the header, key and up to 16 listed keys end

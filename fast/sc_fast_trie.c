@@ -347,10 +347,10 @@ trie_count(const _Atomic uint64_t *cnt, const _Atomic uintptr_t *at, unsigned fr
     return k.n;
 }
 
-/* Keys of alen bytes may have wide nodes (below byte 2, the first any node
- * may branch on); the walks of shorter ones (IPv4) are compiled without
- * them (sc_trie_count, sc_fast.h). */
-static inline bool may_be_wide(unsigned alen) { return sc_wide_at(2, alen); }
+/* Keys of alen bytes may have wide nodes (the shallowest node has depth 1,
+ * under a series root); the walks of shorter ones (IPv4) are compiled
+ * without them (sc_trie_count, sc_fast.h). */
+static inline bool may_be_wide(unsigned alen) { return sc_wide_at(1, alen); }
 
 uint64_t sc_trie_count_narrow(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
                               unsigned from, const uint8_t *q, unsigned len)

@@ -181,7 +181,7 @@ walk_in(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p, bool may_wide
  * longer keys have (sc_wide_at). */
 static void walk(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p)
 {
-    if (alen > 10) walk_in(r, addr, alen, p, true);
+    if (sc_wide_at(1, alen)) walk_in(r, addr, alen, p, true);   /* depth 1: under a series root */
     else walk_in(r, addr, alen, p, false);
 }
 
