@@ -16,6 +16,10 @@
 //
 // Own flags (the rest go to Google Benchmark):
 //   --sizes=LIST     populations, e.g. 1K,64K,1M,10M (K = 1000, M = 10^6)
+//   --mixes=LIST     which mixes, e.g. random4 or mta,random6 (default all
+//                    three; "none" leaves only the limits): scripts/bench
+//                    runs each population in a process of its own
+//   --no-limits      leaves out the limit/ benchmarks
 //   --threads=N      the thread count of the /threads:N variants and
 //                    count_under_writes (N - 1 writers, at least 1); default
 //                    the number of CPUs; 1 drops the /threads variants
@@ -55,6 +59,8 @@ const char *const g_program = "sc_bench";
 
 struct Options {
     std::vector<size_t> sizes{1000, 64000, 1000000, 10000000};
+    std::vector<Mix> mixes{kMixes, kMixes + 3};
+    bool limits = true;
     unsigned threads = 0;
     double min_time = 0.05;
     size_t ref_max = 64000;
@@ -79,6 +85,27 @@ static std::vector<size_t> parse_sizes(const std::string &list)
     return v;
 }
 
+static std::vector<Mix> parse_mixes(const std::string &list)
+{
+    std::vector<Mix> v;
+    if (list == "none") return v;
+    size_t at = 0;
+    while (at <= list.size()) {
+        size_t end = list.find(',', at);
+        std::string name = list.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        bool known = false;
+        for (Mix m : kMixes)
+            if (name == mix_name(m)) {
+                v.push_back(m);
+                known = true;
+            }
+        if (!known) die("bad --mixes '" + list + "': no mix '" + name + "'");
+        if (end == std::string::npos) break;
+        at = end + 1;
+    }
+    return v;
+}
+
 // Takes our flags out of argv; the rest is Google Benchmark's.
 static Options parse_options(int *argc, char **argv)
 {
@@ -86,6 +113,8 @@ static Options parse_options(int *argc, char **argv)
     take_flags(argc, argv, [&](const char *a) {
         const char *v;
         if ((v = flag_value(a, "--sizes"))) o.sizes = parse_sizes(v);
+        else if ((v = flag_value(a, "--mixes"))) o.mixes = parse_mixes(v);
+        else if (strcmp(a, "--no-limits") == 0) o.limits = false;
         else if ((v = flag_value(a, "--threads"))) o.threads = (unsigned)std::max(1, atoi(v));
         else if ((v = flag_value(a, "--min-time"))) o.min_time = atof(v);
         else if ((v = flag_value(a, "--ref-max"))) o.ref_max = parse_size(v);
@@ -150,7 +179,7 @@ static void add(const std::string &name, unsigned threads, bool real_time,
     g_names.push_back(full);
 }
 
-static void register_all(const Options &o, const Plant &plant)
+static void register_limits(const Options &o, const Plant &plant)
 {
     std::string name;
     uint64_t sp;
@@ -167,9 +196,13 @@ static void register_all(const Options &o, const Plant &plant)
     name = "limit/atomic_add_contended";
     sp = plant_for(plant, name + "/real_time/threads:2");
     add(name, 2, true, [sp](State &st) { bm_atomic_add(st, true, sp); });
+}
 
+static void register_all(const Options &o, const Plant &plant)
+{
+    if (o.limits) register_limits(o, plant);
     for (size_t n : o.sizes)
-        for (Mix mix : kMixes)
+        for (Mix mix : o.mixes)
             for (Impl impl : {Impl::fast, Impl::peer, Impl::ref}) {
                 if (!runs_at(o, impl, mix, n)) continue;
                 for (Op op : ops_of(mix)) {
