@@ -89,10 +89,7 @@ static std::vector<Mix> parse_mixes(const std::string &list)
 {
     std::vector<Mix> v;
     if (list == "none") return v;
-    size_t at = 0;
-    while (at <= list.size()) {
-        size_t end = list.find(',', at);
-        std::string name = list.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    for (const std::string &name : items_from_text(list)) {
         bool known = false;
         for (Mix m : kMixes)
             if (name == mix_name(m)) {
@@ -100,9 +97,8 @@ static std::vector<Mix> parse_mixes(const std::string &list)
                 known = true;
             }
         if (!known) die("bad --mixes '" + list + "': no mix '" + name + "'");
-        if (end == std::string::npos) break;
-        at = end + 1;
     }
+    if (v.empty()) die("bad --mixes '" + list + "': no mix named");
     return v;
 }
 

@@ -253,20 +253,27 @@ size_t size_from_text(const std::string &s)
     return v < 1 ? 0 : (size_t)v;
 }
 
-std::vector<size_t> sizes_from_text(const std::string &list)
+std::vector<std::string> items_from_text(const std::string &list)
 {
-    std::vector<size_t> v;
+    std::vector<std::string> v;
     size_t at = 0;
     while (at <= list.size()) {
         size_t comma = list.find(',', at);
         std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-        if (!item.empty()) {
-            size_t n = size_from_text(item);
-            if (!n) return {};
-            v.push_back(n);
-        }
+        if (!item.empty()) v.push_back(item);
         if (comma == std::string::npos) break;
         at = comma + 1;
+    }
+    return v;
+}
+
+std::vector<size_t> sizes_from_text(const std::string &list)
+{
+    std::vector<size_t> v;
+    for (const std::string &item : items_from_text(list)) {
+        size_t n = size_from_text(item);
+        if (!n) return {};
+        v.push_back(n);
     }
     std::sort(v.begin(), v.end());
     return v;

@@ -115,6 +115,8 @@ Workload *workload_build(Mix mix, size_t n);
 size_t size_from_text(const std::string &s);
 // "1K,64K" -> {1000, 64000}, sorted; empty when any item is no size.
 std::vector<size_t> sizes_from_text(const std::string &list);
+// The non-empty items of a comma-separated list.
+std::vector<std::string> items_from_text(const std::string &list);
 
 }  // namespace scb
 

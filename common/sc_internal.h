@@ -241,6 +241,13 @@ static inline uint64_t sc_net_mask(unsigned len, unsigned at)
     return n >= 64 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> n);
 }
 
+/* True when an IPv6 address, as two big-endian words (hi: bytes 0-7), is
+ * IPv4-mapped (::ffff:a.b.c.d). */
+static inline bool sc_mapped_words(uint64_t hi, uint64_t lo)
+{
+    return hi == 0 && lo >> 32 == 0xffff;
+}
+
 /* True when every bit of the 16 bytes past `len` is zero.  Inline: the
  * count path checks it on every call. */
 static inline bool sc_host_bits_clear(const uint8_t *bytes, unsigned len)

@@ -43,9 +43,9 @@ void sc_prefix_set(int family, uint64_t hi, uint64_t lo, unsigned len, sc_prefix
 {
 #ifdef SC_PLANT_MAPPED_PREFIX
     /* PLANTED BUG (tests only): ::ffff:0:0/96 itself stays IPv6 */
-    if (family == SC_INET6 && len > 96 && hi == 0 && lo >> 32 == 0xffff) {
+    if (family == SC_INET6 && len > 96 && sc_mapped_words(hi, lo)) {
 #else
-    if (family == SC_INET6 && len >= 96 && hi == 0 && lo >> 32 == 0xffff) {   /* mapped */
+    if (family == SC_INET6 && len >= 96 && sc_mapped_words(hi, lo)) {
 #endif
         family = SC_INET4;
         hi = lo << 32;

@@ -125,8 +125,8 @@ const sc_prefix *sc_normal_prefix(const sc_prefix *in, sc_prefix *buf)
     if (!in) return NULL;
     unsigned nb = sc_family_bytes(in->addr.family);
     if (nb == 0 || in->len > nb * 8 || !sc_host_bits_clear(in->addr.bytes, in->len)) return NULL;
-    if (nb == 16 && in->len >= 96 && sc_load_be64(in->addr.bytes) == 0 &&
-        sc_load_be64(in->addr.bytes + 8) >> 32 == 0xffff) {   /* mapped */
+    if (nb == 16 && in->len >= 96 &&
+        sc_mapped_words(sc_load_be64(in->addr.bytes), sc_load_be64(in->addr.bytes + 8))) {
         sc_prefix_finish(&in->addr, in->len, buf);
         return buf;
     }

@@ -23,6 +23,14 @@
  * then reads as one.  2^44 - 1 sessions fit in one /16 (sc_trie_add
  * refuses more); the version wraps after 2^20 changes of one slot. */
 #define SC_COUNT_BITS 44
+
+/* Whether a node of `depth` in a trie of `alen`-byte keys is wide: its
+ * children's leaves cannot be inline (sc_fast_node.h). */
+static inline bool sc_wide_at(unsigned depth, unsigned alen) { return alen > depth + 8u; }
+/* Whether a trie of alen-byte keys may have wide nodes at all: the
+ * shallowest node has depth 1, under a series root.  Walks of shorter keys
+ * (IPv4) are compiled without them. */
+static inline bool sc_may_be_wide(unsigned alen) { return sc_wide_at(1, alen); }
 #define SC_COUNT_MASK (((uint64_t)1 << SC_COUNT_BITS) - 1)
 #define SC_VERSION_ONE ((uint64_t)1 << SC_COUNT_BITS)
 
@@ -141,9 +149,7 @@ uint64_t sc_trie_count_wide(const _Atomic uint64_t *count, const _Atomic uintptr
 static inline uint64_t sc_trie_count(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
                                      unsigned from, const uint8_t *q, unsigned len, unsigned alen)
 {
-    /* Only keys longer than 9 bytes have wide nodes (sc_wide_at(1, alen),
-     * sc_fast_node.h): the IPv4 walk is compiled without them. */
-    return alen > 9 ? sc_trie_count_wide(count, child, from, q, len)
+    return sc_may_be_wide(alen) ? sc_trie_count_wide(count, child, from, q, len)
                      : sc_trie_count_narrow(count, child, from, q, len);
 }
 /* Walks of one prefix below k root child words (k at most SC_WARM_MAX), in

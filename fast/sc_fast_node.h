@@ -69,8 +69,6 @@ static inline size_t sc_slots_offset(int kind, unsigned depth, bool wide)
     return (offsetof(sc_node, mem) + depth + sc_key_bytes(kind) + 15) & ~(size_t)15;
 }
 
-/* Whether a node of `depth` in a trie of `alen`-byte keys is wide. */
-static inline bool sc_wide_at(unsigned depth, unsigned alen) { return alen > depth + 8u; }
 
 /* A LEAF's depth is its address length. */
 static inline size_t sc_node_size(int kind, unsigned depth, bool wide)

@@ -127,8 +127,7 @@ static bool bits_match(const uint8_t *key, const uint8_t *q, unsigned from_byte,
     return rest == 0 || ((key[bits / 8] ^ q[bits / 8]) & (0xFF00u >> rest)) == 0;
 }
 
-/* A 16-byte LEAF (its bytes as two big-endian words) holds the first len
- * bits of q.  The bytes the walk came down by agree already: comparing
+/* The 16 bytes of a LEAF (or its copy) hold the first len bits of q.  The bytes the walk came down by agree already: comparing
  * them again costs less than a loop that skips them. */
 static inline bool leaf16_match(const uint8_t *leaf, const uint8_t *q, unsigned len)
 {
@@ -347,11 +346,6 @@ trie_count(const _Atomic uint64_t *cnt, const _Atomic uintptr_t *at, unsigned fr
     return k.n;
 }
 
-/* Keys of alen bytes may have wide nodes (the shallowest node has depth 1,
- * under a series root); the walks of shorter ones (IPv4) are compiled
- * without them (sc_trie_count, sc_fast.h). */
-static inline bool may_be_wide(unsigned alen) { return sc_wide_at(1, alen); }
-
 uint64_t sc_trie_count_narrow(const _Atomic uint64_t *count, const _Atomic uintptr_t *child,
                               unsigned from, const uint8_t *q, unsigned len)
 {
@@ -368,7 +362,7 @@ uint64_t sc_trie_count_traced(const _Atomic uint64_t *count, const _Atomic uintp
                               unsigned from, const uint8_t *q, unsigned len, unsigned alen,
                               sc_count_trace *tr)
 {
-    return trie_count(count, child, from, q, len, may_be_wide(alen), tr);
+    return trie_count(count, child, from, q, len, sc_may_be_wide(alen), tr);
 }
 
 /* ---------------------------------------------------------------- several walks at once */
@@ -431,7 +425,7 @@ uint64_t sc_trie_count_pair(const _Atomic uint64_t *const cnt[2],
                             const _Atomic uintptr_t *const child[2], unsigned from,
                             const uint8_t *q, unsigned len, unsigned alen)
 {
-    bool may_wide = may_be_wide(alen);
+    bool may_wide = sc_may_be_wide(alen);
     walk k[2];
     for (unsigned i = 0; i < 2; i++) {
         walk_start(&k[i], cnt[i], child[i], from);

@@ -177,11 +177,10 @@ walk_in(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p, bool may_wide
     }
 }
 
-/* The path of addr below r; IPv4's compiled without wide nodes, which only
- * longer keys have (sc_wide_at). */
+/* The path of addr below r; IPv4's compiled without wide nodes. */
 static void walk(sc_root r, const uint8_t *addr, unsigned alen, sc_path *p)
 {
-    if (sc_wide_at(1, alen)) walk_in(r, addr, alen, p, true);   /* depth 1: under a series root */
+    if (sc_may_be_wide(alen)) walk_in(r, addr, alen, p, true);
     else walk_in(r, addr, alen, p, false);
 }
 
@@ -265,16 +264,15 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
 {
     n->children++;
     sc_slot *s = n->kind == SC_N256 ? sc_slot_at(sc_slots(n), b, n->wide) : sc_find(n, b);
-    if (s) {
-        count_set(&s->count, count);
-        note_leaf(n->wide ? sc_slot_ext(s) : NULL, child);
+    bool revive = s != NULL;
+    unsigned i = held_entries(n);
+    if (!revive) s = sc_slot_at(sc_slots(n), i, n->wide);
+    count_set(&s->count, count);
+    note_leaf(n->wide ? sc_slot_ext(s) : NULL, child);
+    if (revive) {
         sc_slot_link(s, child);
         return;
     }
-    unsigned i = held_entries(n);
-    s = sc_slot_at(sc_slots(n), i, n->wide);
-    count_set(&s->count, count);
-    note_leaf(n->wide ? sc_slot_ext(s) : NULL, child);
     /* relaxed: the entry is published by the release store below. */
     atomic_store_explicit(&s->child, child, memory_order_relaxed);
     if (sc_indexed(n->kind)) {
