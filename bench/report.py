@@ -80,6 +80,7 @@ class Result:
         self.name = name
         self.times = []      # ns, per repetition
         self.items = []      # items_per_second, per repetition
+        self.dram = []       # the dram_ns probe after each repetition (fast rows)
         self.counters = {}
         self.error = None
 
@@ -90,6 +91,14 @@ class Result:
     @property
     def ips(self):
         return median(self.items)
+
+    @property
+    def per_dram(self):
+        """The median over repetitions of time / the dram_ns probed right
+        after it, in the same process; None without a probe each."""
+        if not self.dram or len(self.dram) != len(self.times):
+            return None
+        return median([t / d for t, d in zip(self.times, self.dram) if d])
 
 
 def results(data):
@@ -109,6 +118,8 @@ def results(data):
             r.times.append(b["real_time"] * NS.get(b.get("time_unit", "ns"), 1.0))
         if "items_per_second" in b:
             r.items.append(b["items_per_second"])
+        if "dram_ns" in b:
+            r.dram.append(b["dram_ns"])
         for k in ("bytes_per_session", "bytes_per_event", "huge_page_fraction",
                   "writes_per_second", "writers"):
             if k in b:
@@ -207,6 +218,12 @@ def table(data, out=sys.stdout):
         if r and what == "atomic_add_contended":
             ns = ns * 2 if ns is not None else None   # GB: per add of both threads together
         w("  %-34s %9s  %s\n" % ("limit/" + what, fmt_ns(ns), d))
+    beside = sorted(x for (impl, *_), r in rows.items() if impl == "fast" for x in r.dram)
+    if beside:
+        w("  %-34s %9s  the same, probed after each repetition of each fast row, in its\n"
+          "  %-34s %9s  process (median; %s to %s ns over %d probes): what fast/lim divides by\n" % (
+              "dram_ns (beside the rows)", fmt_ns(median(beside)), "", "",
+              fmt_ns(beside[0]), fmt_ns(beside[-1]), len(beside)))
     w("\n")
 
     keys = sorted({(op, mix, n, thr) for (impl, op, mix, n, thr) in rows},
@@ -239,6 +256,8 @@ def table(data, out=sys.stdout):
                 lim = l_dram
             if fns is not None and lim:
                 fx = fns / lim
+            if not base_op and f and f.per_dram is not None and fns is not None:
+                fx = f.per_dram
         else:
             label = ""
             one = rows.get(("fast", op, mix, n, 1))
@@ -270,8 +289,11 @@ def table(data, out=sys.stdout):
             w("  %-8s %9d %10s %10s %10s %10s\n" % (
                 mix, n, *("%.1f" % d[i] if i in d else "-" for i in IMPLS), fmt_x(ratio)))
 
-    w("\nlimit: what fast/lim divides by: dram = limit/dram_miss; rel24/rel48 = fast's\n"
-      "count_rel24 (count_rel48 for random6) of the same mix and sessions.  thr: threads\n"
+    w("\nlimit: what fast/lim divides by: dram = the dram_ns probe (limit/dram_miss's walk,\n"
+      "~65,000 loads) after each repetition of the row, in the row's own process, fast/lim the\n"
+      "median of the repetitions' ratios (limit/dram_miss where a row has no probe);\n"
+      "rel24/rel48 = fast's count_rel24 (count_rel48 for random6) of the same mix and\n"
+      "sessions.  thr: threads\n"
       "(1+Nw: one timed counting thread and N writer threads).  /threads rows: ns is wall\n"
       "time per operation of all threads together; scale = their items/s over 1 thread's.\n"
       "\"-\": not run (peer and ref run only where they fit: see README).\n"

@@ -37,6 +37,9 @@
 //   --check          runs no benchmark: holds fast, the peer and ref against
 //                    each other on every mix (counts, opens, closes), exit 1
 //                    on any difference
+// Counters: every single-threaded fast row but count_under_writes reports
+// dram_ns, limit/dram_miss walked again right after its timed run, in its
+// process (sc_bench_ops.cc, epilogue): what report.py divides it by.
 // Environment: SC_BENCH_PLANT=REGEX=NS adds a busy wait of about NS
 // nanoseconds to every iteration of the benchmarks whose full name matches
 // REGEX: a planted regression, to prove the compare gate.
@@ -402,6 +405,7 @@ int main(int argc, char **argv)
         peer_thread_offline();
         return rc;
     }
+    g_min_time = o.min_time;
     register_all(o, plant);
 
     std::string sizes;

@@ -123,9 +123,14 @@ struct DramBuf {
 };
 extern DramBuf g_dram;
 
-// Builds g_dram unless it is built (freeing the population first).
+// Builds g_dram unless it is built.  A population may live beside it: the
+// fast rows' dram_ns probe walks it in the population's own process.
 void build_dram();
 void free_dram();
+// limit/dram_miss measured beside a benchmark: ns per dependent load over
+// `loads` lines of g_dram's cycle (building g_dram the first time), from
+// where the last walk left it, so no line is read twice in a run.
+double dram_probe(size_t loads);
 
 // ------------------------------------------------------------------ benchmark bodies (sc_bench_ops.cc)
 
@@ -148,6 +153,9 @@ struct Spec {
 
 // The body of one <impl>/<op>/<mix>/<sessions> benchmark.
 void run_spec(State &st, const Spec &sp);
+// --min-time: a fast row probes dram_ns only after a run this long or half
+// as long (the final run of a repetition), not after the short trial runs.
+extern double g_min_time;
 
 // ------------------------------------------------------------------ the limits and the plant (sc_bench_limits.cc)
 

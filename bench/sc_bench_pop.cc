@@ -1,7 +1,8 @@
 // sc_bench_pop.cc: sc_bench's populations of open sessions (acquire,
-// free_pop, the peer's size hint) and limit/dram_miss's 1 GiB buffer:
-// what is built once per process and freed when a benchmark needs another,
-// so that one is alive at a time.
+// free_pop, the peer's size hint) and limit/dram_miss's 1 GiB buffer
+// (dram_probe walks it beside a population): a population is built once
+// per process and freed when a benchmark needs another, so that one is
+// alive at a time.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -48,7 +49,6 @@ size_t peer_hint(const Workload &w)
 
 Pop *acquire(Impl impl, Mix mix, size_t n)
 {
-    free_dram();
     if (g_pop && (g_pop->impl != impl || g_pop->mix != mix || g_pop->n != n)) free_pop();
     if (g_work && (g_work->mix != mix || g_work->n != n)) {
         delete g_work;
@@ -103,9 +103,6 @@ Pop *acquire(Impl impl, Mix mix, size_t n)
 void build_dram()
 {
     if (g_dram.base) return;
-    free_pop();
-    delete g_work;
-    g_work = nullptr;
     auto t0 = Clock::now();
     size_t size = (size_t)1 << 30;
     void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -137,6 +134,18 @@ void build_dram()
     }
     say("limit/dram_miss: 1 GiB buffer built in %.1f s, %.0f%% on huge pages", since(t0),
         g_dram.thp * 100);
+}
+
+double dram_probe(size_t loads)
+{
+    build_dram();
+    void *p = g_dram.cursor;
+    auto t0 = Clock::now();
+    for (size_t k = 0; k < loads; k++) p = *static_cast<void **>(p);
+    double s = since(t0);
+    benchmark::DoNotOptimize(p);
+    g_dram.cursor = p;
+    return s * 1e9 / (double)loads;
 }
 
 }  // namespace scb
