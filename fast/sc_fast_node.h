@@ -29,9 +29,10 @@ typedef struct sc_node {
     uint16_t children;         /* live children; writers only, under the shard lock */
     uint8_t wide;              /* slots of 32 bytes, with a copy of a LEAF's bytes */
     uint8_t unused;
-    uint8_t mem[];             /* key[depth]; keys: listed keys[n] or index[256] (slot + 1) */
+    uint8_t mem[];             /* key[depth], then (4-aligned) listed keys or index[256] */
 } sc_node;
-_Static_assert(sizeof(sc_node) + 7 + 16 <= 32 && sizeof(sc_node) + 7 + 256 <= 288,
+_Static_assert(((sizeof(sc_node) + 7 + 3) & ~3u) + 16 <= 32 &&
+                   ((sizeof(sc_node) + 7 + 3) & ~3u) + 256 <= 288,
                "a wide node's slots start at 32 (listed, N256) or 288 (indexed)");
 
 /* N2/N4/N8/N16 list their keys; N48/N128 index 256 key bytes into slots. */
@@ -46,9 +47,23 @@ static inline unsigned sc_slot_cap(int kind)
     return cap[kind];
 }
 
+/* A listed node's keys are 4-byte words, read and written whole
+ * (sc_key_quad): one for an N2 or N4, two for an N8, four for an N16,
+ * from a 4-aligned offset.  That costs no node a byte: every node's slots
+ * start on the same 16 as with its keys packed after its key. */
 static inline unsigned sc_key_bytes(int kind)
 {
-    return sc_listed(kind) ? sc_slot_cap(kind) : sc_indexed(kind) ? 256 : 0;
+    static const unsigned bytes[] = {[SC_LEAF] = 0, [SC_N2] = 4,     [SC_N4] = 4,
+                                     [SC_N8] = 8,   [SC_N16] = 16,   [SC_N48] = 256,
+                                     [SC_N128] = 256, [SC_N256] = 0};
+    return bytes[kind];
+}
+
+/* Where a node's key words or index start: after the header and its key,
+ * 4-aligned. */
+static inline size_t sc_keys_offset(unsigned depth)
+{
+    return (offsetof(sc_node, mem) + depth + 3) & ~(size_t)3;
 }
 
 /* A WIDE node's slots are 32 bytes, 32-aligned so that none straddles a
@@ -61,12 +76,12 @@ static inline unsigned sc_key_bytes(int kind)
  * (1 to 7 in a series, whose roots fix one byte). */
 static inline size_t sc_slots_offset(int kind, unsigned depth, bool wide)
 {
-    /* Wide: depth < 8, so the header, key and up to 16 listed keys end
-     * within 32 bytes, the header, key and an index within 288. */
+    /* Wide: depth < 8, so the header, key and up to 16 listed keys (from
+     * 16) end within 32 bytes, the header, key and an index within 288. */
     if (wide) return sc_indexed(kind) ? 288 : 32;
     /* 16-aligned, as malloc's blocks are: no 16-byte slot straddles two
-     * lines (an N8's key list ends at 19 or later, not 24). */
-    return (offsetof(sc_node, mem) + depth + sc_key_bytes(kind) + 15) & ~(size_t)15;
+     * lines. */
+    return (sc_keys_offset(depth) + sc_key_bytes(kind) + 15) & ~(size_t)15;
 }
 
 
@@ -80,9 +95,10 @@ static inline size_t sc_node_size(int kind, unsigned depth, bool wide)
 
 static inline const uint8_t *sc_key(const sc_node *n) { return n->mem; }
 
-static inline _Atomic uint8_t *sc_keys(const sc_node *n, unsigned depth)
+/* An indexed node's index: 256 bytes, slot + 1 of each key byte (0: none). */
+static inline _Atomic uint8_t *sc_index(const sc_node *n, unsigned depth)
 {
-    return (_Atomic uint8_t *)((uintptr_t)n->mem + depth);
+    return (_Atomic uint8_t *)((uintptr_t)n + sc_keys_offset(depth));
 }
 
 static inline sc_slot *sc_slots_of_kind(const sc_node *n, int kind, unsigned depth, bool wide)
@@ -231,18 +247,92 @@ static inline unsigned sc_entries(const sc_node *n)
     return atomic_load_explicit(&n->n, memory_order_acquire);
 }
 
+/* A listed node's key word j (keys 4j..4j+3), as if little-endian: key
+ * 4j + k in bits 8k..8k+7 on every target.  Keys below the node's n are
+ * immutable once published, and n's acquire ordered them; so the load is
+ * relaxed. */
+static inline uint32_t sc_key_quad(const sc_node *n, unsigned depth, unsigned j)
+{
+    const _Atomic uint32_t *w = (const _Atomic uint32_t *)((uintptr_t)n + sc_keys_offset(depth));
+    uint32_t x = atomic_load_explicit(&w[j], memory_order_relaxed);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    x = __builtin_bswap32(x);
+#endif
+    return x;
+}
+
+/* Key i of a listed node. */
 static inline uint8_t sc_key_at(const sc_node *n, unsigned depth, unsigned i)
 {
-    /* relaxed: listed keys below n are immutable once published, and n's
-     * acquire ordered them; index bytes are read with sc_index_at. */
-    return atomic_load_explicit(&sc_keys(n, depth)[i], memory_order_relaxed);
+    return (uint8_t)(sc_key_quad(n, depth, i / 4) >> 8 * (i % 4));
+}
+
+/* Sets key i of a listed node.  Writers only: under the shard lock we are
+ * the word's only writer, and readers look at key i only after the
+ * release store of n that counts it in, so the store is relaxed. */
+static inline void sc_key_set(sc_node *n, unsigned i, uint8_t b)
+{
+    _Atomic uint32_t *w = (_Atomic uint32_t *)((uintptr_t)n + sc_keys_offset(n->depth));
+    unsigned sh = 8 * (i % 4);
+    uint32_t x = sc_key_quad(n, n->depth, i / 4);
+    x = (x & ~((uint32_t)0xFF << sh)) | (uint32_t)b << sh;
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    x = __builtin_bswap32(x);
+#endif
+    atomic_store_explicit(&w[i / 4], x, memory_order_relaxed);
+}
+
+/* A high bit in each byte of x that is zero, exact for the lowest such
+ * byte (a borrow sets bits only above a true zero byte). */
+static inline uint64_t sc_zero_bytes(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    return (x - ones) & ~x & (ones << 7);
+}
+
+/* The high bits of bytes [0, held) (held 1..8 or more). */
+static inline uint64_t sc_held_bytes(unsigned held)
+{
+    return ~(uint64_t)0 >> (64 - 8 * (held < 8 ? held : 8));
+}
+
+/* One bit per byte of z's high bits, byte k to bit k. */
+static inline unsigned sc_byte_bits(uint64_t z)
+{
+    return (unsigned)(((z >> 7) * 0x0102040810204080u) >> 56);
+}
+
+/* Keys 8h..8h+7 of a listed node as one word (h = 1 only in an N16):
+ * words 2h and 2h + 1, or word 2h twice where the node has no more (an N2
+ * or N4: the address, not a branch, picks; the held mask drops it). */
+static inline uint64_t sc_key_octet(const sc_node *n, int kind, unsigned depth, unsigned h)
+{
+    unsigned more = kind >= SC_N8;
+    return sc_key_quad(n, depth, 2 * h) | (uint64_t)sc_key_quad(n, depth, 2 * h + more) << 32;
+}
+
+/* The entry of key b among a listed node's first cnt keys, or -1.  Eight
+ * keys are compared at a time (SWAR): no branch on which key matched,
+ * whose mispredictions cost a count of a random address more than the
+ * loads; an N16's two halves are merged before the one branch. */
+static inline int sc_listed_find(const sc_node *n, int kind, unsigned depth, unsigned cnt,
+                                 uint8_t b)
+{
+    if (cnt == 0) return -1;
+    const uint64_t pattern = 0x0101010101010101u * b;
+    /* keys at and past cnt are masked off */
+    uint64_t z = sc_zero_bytes(sc_key_octet(n, kind, depth, 0) ^ pattern) & sc_held_bytes(cnt);
+    if (cnt <= 8) return z ? (int)((unsigned)__builtin_ctzll(z) / 8) : -1;
+    uint64_t z1 = sc_zero_bytes(sc_key_octet(n, kind, depth, 1) ^ pattern) & sc_held_bytes(cnt - 8);
+    unsigned m = sc_byte_bits(z) | sc_byte_bits(z1) << 8;
+    return m ? __builtin_ctz(m) : -1;
 }
 
 static inline unsigned sc_index_at(const sc_node *n, unsigned depth, unsigned b)
 {
     /* acquire: pairs with the release that sets the index byte after its
      * slot is filled in. */
-    return atomic_load_explicit(&sc_keys(n, depth)[b], memory_order_acquire);
+    return atomic_load_explicit(&sc_index(n, depth)[b], memory_order_acquire);
 }
 
 /* The slot for key byte b in a node of `kind`, or NULL when it has no such
@@ -261,10 +351,8 @@ static inline sc_slot *sc_find_in(const sc_node *n, int kind, unsigned depth, bo
         return i ? sc_slot_at(s, i - 1, wide) : NULL;
     }
     default: {
-        unsigned cnt = sc_entries(n);
-        for (unsigned i = 0; i < cnt; i++)
-            if (sc_key_at(n, depth, i) == b) return sc_slot_at(s, i, wide);
-        return NULL;
+        int i = sc_listed_find(n, kind, depth, sc_entries(n), b);
+        return i >= 0 ? sc_slot_at(s, (unsigned)i, wide) : NULL;
     }
     }
 }

@@ -198,7 +198,7 @@ void sc_trie_prefetch(sc_root r, const uint8_t *addr)
     bool wide = sc_word_wide(w);
     if (kind == SC_N256)
         __builtin_prefetch(sc_slot_at(sc_slots_of_kind(n, kind, depth, wide), addr[depth], wide), 1);
-    else if (sc_indexed(kind)) __builtin_prefetch(&sc_keys(n, depth)[addr[depth]]);
+    else if (sc_indexed(kind)) __builtin_prefetch(&sc_index(n, depth)[addr[depth]]);
 }
 
 /* A leaf word for `addr` in a slot whose position fixes bytes [0, from). */
@@ -277,13 +277,12 @@ static void add_entry(sc_node *n, uint8_t b, uint64_t count, uintptr_t child)
     atomic_store_explicit(&s->child, child, memory_order_relaxed);
     if (sc_indexed(n->kind)) {
         /* release: the slot is complete before the index names it. */
-        atomic_store_explicit(&sc_keys(n, n->depth)[b], (uint8_t)(i + 1), memory_order_release);
+        atomic_store_explicit(&sc_index(n, n->depth)[b], (uint8_t)(i + 1), memory_order_release);
         /* relaxed: readers of indexed kinds never look at n. */
         atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_relaxed);
         return;
     }
-    /* relaxed: published by the release store of n. */
-    atomic_store_explicit(&sc_keys(n, n->depth)[i], b, memory_order_relaxed);
+    sc_key_set(n, i, b);   /* published by the release store of n */
     /* release: the entry is complete before readers count it in. */
     atomic_store_explicit(&n->n, (uint16_t)(i + 1), memory_order_release);
 }
