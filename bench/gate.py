@@ -4,13 +4,15 @@
   gate.py run SC_GATE OUT.json [--sessions N] [--ops N]
       runs bench/gate.c's sc_gate under callgrind with a fixed simulated
       cache and writes, per phase (a path: count_v4_24, ..., open_close_v6),
-      instructions (Ir), L1 data read misses (D1mr) and last-level data read
-      misses (DLmr) per operation.
+      instructions (Ir), L1 data read misses (D1mr), last-level data read
+      misses (DLmr) and mispredicted conditional branches (Bcm, callgrind's
+      simulated predictor) per operation.
   gate.py compare BASE.json NEW.json [--threshold PCT] [--miss-threshold PCT]
       prints each phase's figures against the baseline's and exits 1 when
       any grew by more than its threshold (instructions: PCT, default 2;
-      misses: default 5) and by more than a floor (0.5 instructions, 0.02
-      misses an operation): a regression.
+      misses and mispredictions: default 5) and by more than a floor (0.5
+      instructions, 0.02 misses or mispredictions an operation): a
+      regression.  A baseline without Bcm is compared on the rest.
   gate.py selftest SC_GATE
       the gate on itself (CTest bench_gate): two runs of one binary agree
       (instructions exactly); a baseline made 10% cheaper on one path is a
@@ -22,8 +24,10 @@ lines, whatever else the machine runs; two runs of an unchanged tree give
 equal instruction counts. Misses move by up to 2% between runs of one
 binary (what the kernel and the allocator place where differs a little even
 without address randomisation, which is off, on one pinned CPU), hence
-their wider threshold. What it cannot see: time that is not instructions or cache
-misses (a slower instruction mix, branch mispredictions, TLB misses, lock
+their wider threshold; mispredictions come from a simple simulated
+predictor (a real one does better on patterns, as badly on random keys).
+What it cannot see: time that is neither instructions, cache misses nor
+mispredictions (a slower instruction mix, TLB misses, lock
 contention between threads, the real DRAM latency, huge pages), and paths
 it does not run (the phases are single-threaded counts and updates of
 existing addresses; structural changes, series and the fleet are the timed
@@ -40,8 +44,8 @@ import tempfile
 
 # A fixed geometry (not the host's): the figures compare across machines.
 CACHE = ["--I1=32768,8,64", "--D1=32768,8,64", "--LL=4194304,16,64"]
-EVENTS = ("Ir", "D1mr", "DLmr")
-FLOOR = {"Ir": 0.5, "D1mr": 0.02, "DLmr": 0.02}
+EVENTS = ("Ir", "D1mr", "DLmr", "Bcm")
+FLOOR = {"Ir": 0.5, "D1mr": 0.02, "DLmr": 0.02, "Bcm": 0.02}
 
 
 def run(binary, out, sessions, ops):
@@ -52,7 +56,8 @@ def run(binary, out, sessions, ops):
         norand = ["setarch", os.uname().machine, "-R"] if shutil.which("setarch") else []
         # one CPU: per-CPU stripes touch the same lines every run
         norand += ["taskset", "-c", "0"] if shutil.which("taskset") else []
-        cmd = norand + ["valgrind", "--tool=callgrind", "--cache-sim=yes", "--collect-atstart=no",
+        cmd = norand + ["valgrind", "--tool=callgrind", "--cache-sim=yes", "--branch-sim=yes",
+               "--collect-atstart=no",
                "--callgrind-out-file=" + base] + CACHE + \
               [binary, "--sessions", str(sessions), "--ops", str(ops)]
         r = subprocess.run(cmd, capture_output=True, text=True)
@@ -92,7 +97,7 @@ def compare(base, new, threshold, miss_threshold):
         if n is None:
             bad.append("%s: missing from the new run" % phase)
             continue
-        for e in EVENTS:
+        for e in (e for e in EVENTS if e in b and e in n):   # a baseline from before Bcm
             pct = 100.0 * (n[e] - b[e]) / b[e] if b[e] else (0.0 if n[e] == b[e] else float("inf"))
             worse = n[e] - b[e] > FLOOR[e] and pct > (threshold if e == "Ir" else miss_threshold)
             rows.append((phase, e, b[e], n[e], pct, worse))
@@ -144,7 +149,7 @@ def main(argv):
         if bad:
             print("gate: %d regression(s): %s" % (len(bad), "; ".join(bad)))
             return 1
-        print("gate: no regression (instructions past %.1f%%, simulated misses past %.1f%%)"
+        print("gate: no regression (instructions past %.1f%%, simulated misses and mispredictions past %.1f%%)"
               % (threshold, miss_threshold))
         return 0
     if len(argv) == 2 and argv[0] == "selftest":

@@ -20,6 +20,8 @@
 //                    three; "none" leaves only the limits): scripts/bench
 //                    runs each population in a process of its own
 //   --no-limits      leaves out the limit/ benchmarks
+//   --no-probe       no dram_ns probe after the fast rows (under valgrind, say:
+//                    its 1 GiB buffer takes minutes to build there)
 //   --threads=N      the thread count of the /threads:N variants and
 //                    count_under_writes (N - 1 writers, at least 1); default
 //                    the number of CPUs; 1 drops the /threads variants
@@ -64,6 +66,7 @@ struct Options {
     std::vector<size_t> sizes{1000, 64000, 1000000, 10000000};
     std::vector<Mix> mixes{kMixes, kMixes + 3};
     bool limits = true;
+    bool probe = true;
     unsigned threads = 0;
     double min_time = 0.05;
     size_t ref_max = 64000;
@@ -114,6 +117,7 @@ static Options parse_options(int *argc, char **argv)
         if ((v = flag_value(a, "--sizes"))) o.sizes = parse_sizes(v);
         else if ((v = flag_value(a, "--mixes"))) o.mixes = parse_mixes(v);
         else if (strcmp(a, "--no-limits") == 0) o.limits = false;
+        else if (strcmp(a, "--no-probe") == 0) o.probe = false;
         else if ((v = flag_value(a, "--threads"))) o.threads = (unsigned)std::max(1, atoi(v));
         else if ((v = flag_value(a, "--min-time"))) o.min_time = atof(v);
         else if ((v = flag_value(a, "--ref-max"))) o.ref_max = parse_size(v);
@@ -406,6 +410,7 @@ int main(int argc, char **argv)
         return rc;
     }
     g_min_time = o.min_time;
+    g_probe = o.probe;
     register_all(o, plant);
 
     std::string sizes;

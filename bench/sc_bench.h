@@ -156,6 +156,8 @@ void run_spec(State &st, const Spec &sp);
 // --min-time: a fast row probes dram_ns only after a run this long or half
 // as long (the final run of a repetition), not after the short trial runs.
 extern double g_min_time;
+// --no-probe clears it: no dram_ns counter.
+extern bool g_probe;
 
 // ------------------------------------------------------------------ the limits and the plant (sc_bench_limits.cc)
 

@@ -28,6 +28,7 @@ struct Ctx {
 };
 static Ctx g_ctx;
 double g_min_time = 0.1;
+bool g_probe = true;
 
 // Lines the dram_ns probe walks: ~15 ms at 230 ns a miss, a mean over
 // 65536 misses.
@@ -63,7 +64,7 @@ static void epilogue(State &st, const Spec &sp)
     // its process: what report.py divides this row by.  The host's DRAM
     // latency drifts by 2x over minutes (README, "Regression runs"); a
     // limit measured once, in another process, does not follow it.
-    if (sp.impl == Impl::fast && st.threads() == 1 && sp.op != Op::count_under_writes &&
+    if (g_probe && sp.impl == Impl::fast && st.threads() == 1 && sp.op != Op::count_under_writes &&
         since(g_ctx.start) >= g_min_time / 2)
         st.counters["dram_ns"] = dram_probe(kProbeLoads);
 }
