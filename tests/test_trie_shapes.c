@@ -151,6 +151,71 @@ static void test_wide_node_grows_through_every_kind_and_shrinks_back(void)
     fill_and_empty_one_node(SC_INET6, 256, 37, false);
 }
 
+/* Every /24 under one /16 (256 counts: byte 2 held or not), fast against
+ * ref: the listed nodes' key scan compares eight key bytes at once, and
+ * must neither miss a key nor take one past the node's count (free key
+ * bytes read as 0) for a match. */
+static bool every_third_byte(pair *p, int family, const char *step)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        uint8_t bytes[16] = {family == SC_INET4 ? 10 : 0x20, family == SC_INET4 ? 9 : 0x01,
+                             (uint8_t)b};
+        sc_addr a = family == SC_INET4 ? v4(bytes[0], bytes[1], bytes[2], 0) : v6(bytes);
+        sc_prefix pre;
+        must(sc_prefix_make(&a, 24, &pre), "prefix");
+        uint64_t f = 0, r = 0;
+        sc_status fs = sc_count(p->fast, &pre, SC_SERVICE_SMTP, &f);
+        sc_status rs = sc_count(p->ref, &pre, SC_SERVICE_SMTP, &r);
+        if (!CHECK(fs == SC_OK && rs == SC_OK && f == r, "%s: /24 with byte 2 = %u: fast %llu ref %llu",
+                   step, b, (unsigned long long)f, (unsigned long long)r))
+            return false;
+    }
+    return true;
+}
+
+/* One /16's children get third bytes chosen to trip a word-at-a-time
+ * compare: 0 arrives while the node's free key bytes (0) share a word with
+ * its keys (third, in the first word; twelfth, in an N16's second), 0xFF
+ * and 0x80 beside 0x7F and 0x01; 1 to 20 of them (N2 to N16 and past),
+ * then half of them close and some come back. */
+static void listed_keys_in_order(int family, const uint8_t *keys, unsigned n)
+{
+    pair p = pair_new();
+    char step[80];
+    sc_addr addr[32];
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t bytes[16] = {0x20, 0x01, keys[i], 0x5a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+        addr[i] = family == SC_INET4 ? v4(10, 9, keys[i], 1) : v6(bytes);
+        snprintf(step, sizeof step, "IPv%d, key 0x%02x the %uth", family == SC_INET4 ? 4 : 6,
+                 keys[i], i + 1);
+        if (!both(&p, &addr[i], true, step) || !every_third_byte(&p, family, step)) goto out;
+    }
+    for (unsigned i = 0; i < n; i += 2) {
+        snprintf(step, sizeof step, "IPv%d, key 0x%02x closed", family == SC_INET4 ? 4 : 6, keys[i]);
+        if (!both(&p, &addr[i], false, step) || !every_third_byte(&p, family, step)) goto out;
+    }
+    for (unsigned i = 0; i < n; i += 4) {
+        snprintf(step, sizeof step, "IPv%d, key 0x%02x back", family == SC_INET4 ? 4 : 6, keys[i]);
+        if (!both(&p, &addr[i], true, step) || !every_third_byte(&p, family, step)) goto out;
+    }
+out:
+    pair_free(&p);
+}
+
+static void test_listed_node_finds_every_key_byte_held_and_none_other(void)
+{
+    static const uint8_t zero_third[] = {0xFF, 0x01, 0x00, 0x80, 0x7F, 0xFE, 0x02, 0x81, 0x40,
+                                         0x10, 0xEF, 0x08, 0xF7, 0x20, 0xDF, 0x04, 0xFB, 0x03,
+                                         0xC0, 0x3F};
+    static const uint8_t zero_twelfth[] = {0xFF, 0x01, 0x80, 0x7F, 0xFE, 0x02, 0x81, 0x40, 0x10,
+                                           0xEF, 0x08, 0x00, 0xF7, 0x20, 0xDF, 0x04, 0xFB, 0x03,
+                                           0xC0, 0x3F};
+    for (int family = SC_INET4; family <= SC_INET6; family++) {
+        listed_keys_in_order(family, zero_third, sizeof zero_third);
+        listed_keys_in_order(family, zero_twelfth, sizeof zero_twelfth);
+    }
+}
+
 /* IPv6 addresses under one /16 that part at chosen bytes: leaves near the
  * top are LEAF nodes, deep ones inline; closing moves a deep inline leaf up
  * past byte 8, where it must become a LEAF node again. */
@@ -296,6 +361,7 @@ int main(void)
 {
     RUN(test_node_grows_through_every_kind_and_shrinks_back);
     RUN(test_wide_node_grows_through_every_kind_and_shrinks_back);
+    RUN(test_listed_node_finds_every_key_byte_held_and_none_other);
     RUN(test_ipv6_leaves_move_between_inline_and_nodes);
     RUN(test_pair_forms_grows_to_a_node_and_parts);
     RUN(test_pair_member_past_its_count_limit_becomes_a_node);
