@@ -10,9 +10,10 @@
 //
 // Names: <impl>/<op>/<mix>/<sessions> and limit/<what>, plus Google
 // Benchmark's suffixes (/real_time, /threads:N).  Populations are built
-// once per process, on the first benchmark that needs one, and freed when a
-// benchmark needs another: benchmarks run in registration order, grouped by
-// (sessions, mix, impl), so one population is alive at a time.
+// once per process and impl, on the first benchmark that needs one, and
+// freed when a benchmark needs another mix or size: benchmarks run in
+// registration order, grouped by (sessions, mix, impl), so one (mix, size)
+// is alive at a time, and a shuffled run switches impls without a rebuild.
 //
 // Own flags (the rest go to Google Benchmark):
 //   --sizes=LIST     populations, e.g. 1K,64K,1M,10M (K = 1000, M = 10^6)

@@ -1,8 +1,8 @@
 // sc_bench_pop.cc: sc_bench's populations of open sessions (acquire,
 // free_pop, the peer's size hint) and limit/dram_miss's 1 GiB buffer
 // (dram_probe walks it beside a population): a population is built once
-// per process and freed when a benchmark needs another, so that one is
-// alive at a time.
+// per process and impl, and freed when a benchmark needs another mix or
+// size, so that one (mix, size) is alive at a time.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -15,7 +15,10 @@
 
 namespace scb {
 
-static Pop *g_pop;
+// One population per impl at most, all of one (mix, sessions): a process
+// whose repetitions are shuffled (scripts/bench, 64K and fewer) switches
+// between them without rebuilding.
+static Pop *g_pops[3];
 Workload *g_work;
 DramBuf g_dram;
 
@@ -25,13 +28,18 @@ void free_dram()
     g_dram = DramBuf();
 }
 
+static void free_one(Pop *&p)
+{
+    if (!p) return;
+    if (p->tab) sc_table_free(p->tab);
+    if (p->pr) peer_free(p->pr);
+    delete p;
+    p = nullptr;
+}
+
 void free_pop()
 {
-    if (!g_pop) return;
-    if (g_pop->tab) sc_table_free(g_pop->tab);
-    if (g_pop->pr) peer_free(g_pop->pr);
-    delete g_pop;
-    g_pop = nullptr;
+    for (Pop *&p : g_pops) free_one(p);
 }
 
 // About how many entries the peer will hold: a uniform population of n
@@ -49,7 +57,10 @@ size_t peer_hint(const Workload &w)
 
 Pop *acquire(Impl impl, Mix mix, size_t n)
 {
-    if (g_pop && (g_pop->impl != impl || g_pop->mix != mix || g_pop->n != n)) free_pop();
+    bool other = false;
+    for (Pop *p : g_pops) other |= p && (p->mix != mix || p->n != n);
+    if (other) free_pop();
+    Pop *&mine = g_pops[(int)impl];
     if (g_work && (g_work->mix != mix || g_work->n != n)) {
         delete g_work;
         g_work = nullptr;
@@ -59,14 +70,14 @@ Pop *acquire(Impl impl, Mix mix, size_t n)
         say("workload %s/%zu: %zu IPv4 + %zu IPv6 sessions, drawn in %.1f s", mix_name(mix), n,
             g_work->n4, g_work->n6, g_work->build_s);
     }
-    if (g_pop) {
+    if (mine) {
         // Every benchmark leaves the population as it found it.
-        uint64_t total = impl == Impl::peer ? count_all<PeerOps>(g_pop->pr)
-                                            : count_all<ScOps>(g_pop->tab);
+        uint64_t total = impl == Impl::peer ? count_all<PeerOps>(mine->pr)
+                                            : count_all<ScOps>(mine->tab);
         if (total != n)
             die(std::string(impl_name(impl)) + "/" + mix_name(mix) + "/" + std::to_string(n) +
                 ": the population now counts " + std::to_string(total) + " sessions");
-        return g_pop;
+        return mine;
     }
 
     auto t0 = Clock::now();
@@ -91,7 +102,7 @@ Pop *acquire(Impl impl, Mix mix, size_t n)
     if (total != n)
         die(std::string(impl_name(impl)) + ": a population of " + std::to_string(n) +
             " sessions counts " + std::to_string(total));
-    g_pop = p;
+    mine = p;
     say("population %s/%s/%zu: built in %.1f s, %.1f bytes per session", impl_name(impl),
         mix_name(mix), n, since(t0), (double)p->bytes / (double)n);
     return p;
