@@ -221,14 +221,11 @@ count_in(const sc_fast_table *t, const sc_prefix *prefix, sc_service svc, sc_cou
         /* relaxed: one counter's value, as in the trie. */
         return sc_count_part(atomic_load_explicit(&tree->top->shard[i].count, memory_order_relaxed));
     }
+    if (!tr) return sc_tree_count(tree, i, a, prefix->len);
     urcu_bp_read_lock();
     const sc_top16 *top = tree->top;
-    unsigned from = SC_TOP_BITS / 8;
-    unsigned alen = sc_family_bytes(prefix->addr.family);
-    uint64_t n = tr ? sc_trie_count_traced(&top->shard[i].count, &top->child[i], from, a,
-                                           prefix->len, alen, tr)
-                    : sc_trie_count(&top->shard[i].count, &top->child[i], from, a, prefix->len,
-                                    alen);
+    uint64_t n = sc_trie_count_traced(&top->shard[i].count, &top->child[i], SC_TOP_BITS / 8, a,
+                                      prefix->len, tree->addr_bytes, tr);
     sc_tsan_reader_done();
     urcu_bp_read_unlock();
     return n;
