@@ -316,7 +316,9 @@ walk_step(walk *k, const uint8_t *q, unsigned len, bool may_wide, sc_count_trace
             if (!s)
                 return finish(k, trace(tr, SC_PATH_EMPTY, 0, 0));
             if (len == edge + 8) {
-                trace(tr, SC_PATH_SLOT, sc_word_shape(sc_child_of(s)), depth + 1u);
+                /* (the child's acquire load only when traced: an atomic
+                 * load is not dropped for being unused) */
+                if (tr) trace(tr, SC_PATH_SLOT, sc_word_shape(sc_child_of(s)), depth + 1u);
                 return finish(k, sc_count_of(s));
             }
             k->cnt = &s->count;
