@@ -395,6 +395,74 @@ static void test_table_bytes_return_near_empty_after_closes(void)
     sc_table_free(t);
 }
 
+/* A prefix built by hand (not parsed) reaches sc_count as it is: the
+ * count's front door must refuse what the parser would never make and
+ * rewrite a mapped IPv6 prefix into the IPv4 one.  Each row: the prefix
+ * text, then a byte changed (index, value), the length to set, and the
+ * answer: SC_E_INVALID, or the count of the text in `same`. */
+static void test_prefixes_built_by_hand_are_checked_at_the_count(void)
+{
+    sc_table *t = new_table(false);
+    open_n(t, "192.0.2.7", SC_SERVICE_SMTP, 2);
+    open_n(t, "198.51.100.1", SC_SERVICE_SMTP, 1);
+    open_n(t, "2001:db8::1", SC_SERVICE_SMTP, 3);
+    static const struct {
+        const char *text;
+        int byte, value;
+        unsigned len;
+        const char *same; /* NULL: refused */
+    } rows[] = {
+        {"192.0.2.0/24", 4, 1, 24, NULL},    /* IPv4, a byte past the fourth */
+        {"192.0.2.0/24", 15, 1, 24, NULL},   /* ... the last one */
+        {"192.0.2.0/24", 3, 1, 24, NULL},    /* a host bit */
+        {"192.0.2.0/24", -1, 0, 32, "192.0.2.0/32"},
+        {"0.0.0.0/0", 0, 0x80, 0, NULL},     /* /0 with a bit set */
+        {"192.0.2.0/24", -1, 0, 33, NULL},   /* IPv4 /33 */
+        {"::/0", 0, 1, 0, NULL},             /* IPv6 /0 with a bit set */
+        {"::/0", 15, 1, 0, NULL},            /* ... in the low word */
+        {"2001:db8::/32", 8, 1, 64, NULL},   /* /64, a bit in the low word */
+        {"2001:db8::/32", 7, 1, 63, NULL},   /* /63, the high word's last bit */
+        {"2001:db8::/32", 8, 0x40, 65, NULL}, /* /65, the bit after it */
+        {"2001:db8::/32", 15, 1, 127, NULL}, /* /127, the last bit */
+        {"2001:db8::/32", -1, 0, 129, NULL}, /* IPv6 /129 */
+        {"2001:db8::/32", 8, 0x80, 65, "2001:db8:0:0:8000::/65"},
+        {"2001:db8::1/128", -1, 0, 128, "2001:db8::1/128"},
+        {"::ffff:192.0.2.0/120", -1, 0, 120, "192.0.2.0/24"}, /* mapped: IPv4 */
+        {"::ffff:192.0.2.7/128", -1, 0, 128, "192.0.2.7/32"},
+        {"::ffff:0:0/96", -1, 0, 96, "0.0.0.0/0"},
+        {"::ffff:0:0/96", -1, 0, 95, NULL},  /* a host bit (bit 95 of ffff) */
+        {"::ffff:0:0/96", 11, 0xfe, 95, "::fffe:0:0/95"}, /* above /96: IPv6 */
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        sc_prefix q = P(rows[r].text);
+        if (rows[r].text[0] == ':' && rows[r].text[1] == ':' && rows[r].text[2] == 'f') {
+            /* the parser makes mapped prefixes IPv4: build the IPv6 form */
+            uint8_t v4[4];
+            memcpy(v4, q.addr.bytes, 4);
+            memset(&q, 0, sizeof q);
+            q.addr.family = SC_INET6;
+            q.addr.bytes[10] = q.addr.bytes[11] = 0xff;
+            memcpy(q.addr.bytes + 12, v4, 4);
+        }
+        if (rows[r].byte >= 0) q.addr.bytes[rows[r].byte] = (uint8_t)rows[r].value;
+        q.len = (uint8_t)rows[r].len;
+        uint64_t n = 77;
+        sc_status st = sc_count(t, &q, SC_SERVICE_SMTP, &n);
+        if (!rows[r].same) {
+            CHECK(st == SC_E_INVALID && n == 77, "%s: row %zu (%s, byte %d = %#x, /%u): %s, n %llu, want refused",
+                  IN, r, rows[r].text, rows[r].byte, rows[r].value, rows[r].len, sc_strerror(st),
+                  (unsigned long long)n);
+            continue;
+        }
+        uint64_t want = count(t, rows[r].same, SC_SERVICE_SMTP);
+        CHECK(st == SC_OK && n == want, "%s: row %zu (%s, byte %d = %#x, /%u): %s, n %llu, want %llu as %s",
+              IN, r, rows[r].text, rows[r].byte, rows[r].value, rows[r].len, sc_strerror(st),
+              (unsigned long long)n, (unsigned long long)want, rows[r].same);
+    }
+    CHECK(count(t, "192.0.2.0/24", SC_SERVICE_SMTP) == 2, "%s: the /24 still 2", IN);
+    sc_table_free(t);
+}
+
 static void test_invalid_arguments_are_refused(void)
 {
     sc_table *t = new_table(false);
@@ -463,6 +531,7 @@ int main(void)
         RUN(test_every_prefix_length_counts_exactly);
         RUN(test_table_bytes_return_near_empty_after_closes);
         RUN(test_invalid_arguments_are_refused);
+        RUN(test_prefixes_built_by_hand_are_checked_at_the_count);
     }
     sc_table *t = NULL;
     CHECK(sc_table_new(NULL, NULL, &t) == SC_OK && sc_table_impl(t) == sc_impl_fast(),
