@@ -290,12 +290,6 @@ static inline uint64_t sc_zero_bytes(uint64_t x)
     return (x - ones) & ~x & (ones << 7);
 }
 
-/* The high bits of bytes [0, held) (held 1..8 or more). */
-static inline uint64_t sc_held_bytes(unsigned held)
-{
-    return ~(uint64_t)0 >> (64 - 8 * (held < 8 ? held : 8));
-}
-
 /* One bit per byte of z's high bits, byte k to bit k. */
 static inline unsigned sc_byte_bits(uint64_t z)
 {
@@ -304,7 +298,7 @@ static inline unsigned sc_byte_bits(uint64_t z)
 
 /* Keys 8h..8h+7 of a listed node as one word (h = 1 only in an N16):
  * words 2h and 2h + 1, or word 2h twice where the node has no more (an N2
- * or N4: the address, not a branch, picks; the held mask drops it). */
+ * or N4: the address, not a branch, picks; sc_listed_find drops it). */
 static inline uint64_t sc_key_octet(const sc_node *n, int kind, unsigned depth, unsigned h)
 {
     unsigned more = kind >= SC_N8;
@@ -314,18 +308,22 @@ static inline uint64_t sc_key_octet(const sc_node *n, int kind, unsigned depth, 
 /* The entry of key b among a listed node's first cnt keys, or -1.  Eight
  * keys are compared at a time (SWAR): no branch on which key matched,
  * whose mispredictions cost a count of a random address more than the
- * loads; an N16's two halves are merged before the one branch. */
+ * loads; an N16's two halves are merged before the one branch.  Keys at
+ * and past cnt are compared too (their words are there: zeroed, or left
+ * by a key since removed) and the match's index is held against cnt
+ * instead of masking them off: the lowest match is exact, so one at or
+ * past cnt means none before it (a mask cost 8 instructions a step). */
 static inline int sc_listed_find(const sc_node *n, int kind, unsigned depth, unsigned cnt,
                                  uint8_t b)
 {
-    if (cnt == 0) return -1;
     const uint64_t pattern = 0x0101010101010101u * b;
-    /* keys at and past cnt are masked off */
-    uint64_t z = sc_zero_bytes(sc_key_octet(n, kind, depth, 0) ^ pattern) & sc_held_bytes(cnt);
-    if (cnt <= 8) return z ? (int)((unsigned)__builtin_ctzll(z) / 8) : -1;
-    uint64_t z1 = sc_zero_bytes(sc_key_octet(n, kind, depth, 1) ^ pattern) & sc_held_bytes(cnt - 8);
-    unsigned m = sc_byte_bits(z) | sc_byte_bits(z1) << 8;
-    return m ? __builtin_ctz(m) : -1;
+    unsigned m = sc_byte_bits(sc_zero_bytes(sc_key_octet(n, kind, depth, 0) ^ pattern));
+    if (cnt <= 8)
+        m |= 1u << 8;   /* none: index 8, and no branch before the one on i */
+    else
+        m |= sc_byte_bits(sc_zero_bytes(sc_key_octet(n, kind, depth, 1) ^ pattern)) << 8 | 1u << 16;
+    unsigned i = (unsigned)__builtin_ctz(m);
+    return i < cnt ? (int)i : -1;
 }
 
 static inline unsigned sc_index_at(const sc_node *n, unsigned depth, unsigned b)
