@@ -86,6 +86,16 @@ void start_benchmark(int argc, char **argv, double min_time)
 // purging, on one machine in one hour).  It is defined here, in the object
 // both mains call into, so that it is linked into both.
 extern "C" {
+// jemalloc's control interface; weak, so that a build without jemalloc
+// links and release_freed_memory does nothing.
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
 extern const char *malloc_conf;
 const char *malloc_conf = "thp:always,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1";
+}
+
+void scb::release_freed_memory()
+{
+    // "arena.4096.purge": 4096 is MALLCTL_ARENAS_ALL (jemalloc 5).
+    if (mallctl) mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
 }

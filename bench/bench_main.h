@@ -42,6 +42,14 @@ void take_flags(int *argc, char **argv, const std::function<bool(const char *arg
 // when an argument is unknown (Google Benchmark reports it).
 void start_benchmark(int argc, char **argv, double min_time);
 
+// Hands the pages of freed memory back to the system: jemalloc's dirty
+// pages, every arena (a no-op without jemalloc).  For a binary that frees
+// a population and builds the next in one process: with the no-decay
+// configuration below (bench_main.cc) jemalloc keeps freed pages but does
+// not coalesce them, so the next population's larger extents are taken
+// afresh and the resident set grows by a population a rebuild.
+void release_freed_memory();
+
 }  // namespace scb
 
 #endif
